@@ -66,8 +66,9 @@ def _merged_section(units: list[Unit]) -> str:
 
 
 class Chunker:
-    def __init__(self, count_tokens: TokenCounter, max_tokens: int, min_tokens: int,
-                 model_max_tokens: int) -> None:
+    def __init__(
+        self, count_tokens: TokenCounter, max_tokens: int, min_tokens: int, model_max_tokens: int
+    ) -> None:
         self.count = count_tokens
         self.max_tokens = max_tokens
         self.min_tokens = min_tokens
@@ -133,9 +134,19 @@ class Chunker:
                 return intros[key]
         return None
 
-    def _finish(self, text: str, path: list[PathEntry], section: str, document_title: str,
-                pages: tuple[int | None, int | None], page_label: str | None, kind: str,
-                intro: str | None, metadata: dict, summary: str | None = None) -> DraftChunk:
+    def _finish(
+        self,
+        text: str,
+        path: list[PathEntry],
+        section: str,
+        document_title: str,
+        pages: tuple[int | None, int | None],
+        page_label: str | None,
+        kind: str,
+        intro: str | None,
+        metadata: dict,
+        summary: str | None = None,
+    ) -> DraftChunk:
         header = self._header(document_title, path, intro)
         body = summary or text
         embed_text = f"{header}\n{body}"
@@ -151,9 +162,16 @@ class Chunker:
             embed_text = f"{heading_context(path)[:120]}\n{pieces[0] if pieces else ''}"
             tokens = self.count(embed_text)
         return DraftChunk(
-            text=text, embed_text=embed_text, section=section, section_title=anchor_title(path),
-            page=pages[0], page_end=pages[1], page_label=page_label, kind=kind,
-            token_count=tokens, metadata=metadata,
+            text=text,
+            embed_text=embed_text,
+            section=section,
+            section_title=anchor_title(path),
+            page=pages[0],
+            page_end=pages[1],
+            page_label=page_label,
+            kind=kind,
+            token_count=tokens,
+            metadata=metadata,
         )
 
     def _make(self, units: list[Unit], document_title: str, intros: dict) -> DraftChunk:
@@ -162,11 +180,20 @@ class Chunker:
         path = units[0].path
         intro = self._intro_for(path, intros, included)
         return self._finish(
-            text, path, _merged_section(units), document_title,
-            (units[0].page, units[-1].page_end), units[0].page_label, "text", intro, {},
+            text,
+            path,
+            _merged_section(units),
+            document_title,
+            (units[0].page, units[-1].page_end),
+            units[0].page_label,
+            "text",
+            intro,
+            {},
         )
 
-    def _split_long(self, unit: Unit, text: str, document_title: str, intros: dict) -> list[DraftChunk]:
+    def _split_long(
+        self, unit: Unit, text: str, document_title: str, intros: dict
+    ) -> list[DraftChunk]:
         line_starts: list[tuple[int, int | None]] = []
         offset = 0
         for line, page in zip(unit.lines, unit.pages, strict=False):
@@ -182,11 +209,22 @@ class Chunker:
             cursor = start + len(piece)
             page = next((p for off, p in reversed(line_starts) if off <= start and p), unit.page)
             page_end = next((p for off, p in reversed(line_starts) if off <= cursor and p), page)
-            piece_intro = intro if i == 0 else (intros.get(tuple(e.label for e in unit.path)) or intro)
-            out.append(self._finish(
-                piece.strip(), unit.path, section_label(unit.path), document_title,
-                (page, page_end), unit.page_label, "text", piece_intro, {},
-            ))
+            piece_intro = (
+                intro if i == 0 else (intros.get(tuple(e.label for e in unit.path)) or intro)
+            )
+            out.append(
+                self._finish(
+                    piece.strip(),
+                    unit.path,
+                    section_label(unit.path),
+                    document_title,
+                    (page, page_end),
+                    unit.page_label,
+                    "text",
+                    piece_intro,
+                    {},
+                )
+            )
         return out
 
     def _table_or_record(self, unit: Unit, document_title: str, intros: dict) -> list[DraftChunk]:
@@ -196,16 +234,29 @@ class Chunker:
             label = str(unit.metadata.get("record_label", ""))
             section = " › ".join(p for p in (section, label) if p)
         if unit.kind == "record" or self.count(text) <= self.max_tokens:
-            return [self._finish(text, unit.path, section, document_title,
-                                 (unit.page, unit.page_end), unit.page_label, unit.kind, None,
-                                 dict(unit.metadata), unit.summary)]
+            return [
+                self._finish(
+                    text,
+                    unit.path,
+                    section,
+                    document_title,
+                    (unit.page, unit.page_end),
+                    unit.page_label,
+                    unit.kind,
+                    None,
+                    dict(unit.metadata),
+                    unit.summary,
+                )
+            ]
         rows = text.split("\n")
         header = rows[0]
         pieces: list[str] = []
         current: list[str] = []
         for row in rows[1:]:
             # A single row longer than the limit is split like prose.
-            for piece in (self.splitter.split_text(row) if self.count(row) > self.max_tokens else [row]):
+            for piece in (
+                self.splitter.split_text(row) if self.count(row) > self.max_tokens else [row]
+            ):
                 candidate = "\n".join([header, *current, piece])
                 if current and self.count(candidate) > self.max_tokens:
                     pieces.append("\n".join([header, *current]))
@@ -214,7 +265,16 @@ class Chunker:
         if current:
             pieces.append("\n".join([header, *current]))
         return [
-            self._finish(piece, unit.path, section, document_title, (unit.page, unit.page_end),
-                         unit.page_label, "table", None, dict(unit.metadata))
+            self._finish(
+                piece,
+                unit.path,
+                section,
+                document_title,
+                (unit.page, unit.page_end),
+                unit.page_label,
+                "table",
+                None,
+                dict(unit.metadata),
+            )
             for piece in pieces
         ]

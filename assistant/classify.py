@@ -12,20 +12,43 @@ _REGULATION = re.compile(
     r"\b(?:regulation|r[eè]glement|regolamento|directive|direttiva|decision)\s*\((?:eu|ue|ce|ec)\)",
     re.I,
 )
-_CALL = re.compile(r"\b(bando|avviso pubblico|avviso|invito a presentare|call for proposals|appel à propositions)\b", re.I)
+_CALL = re.compile(
+    r"\b(bando|avviso pubblico|avviso|invito a presentare|call for proposals|appel à propositions)\b",
+    re.I,
+)
 _FAQ = re.compile(r"\b(faq|domande frequenti|frequently asked)\b", re.I)
-_GUIDANCE = re.compile(r"\b(linee guida|guidance|guida|vademecum|manuale|orientamenti|circolare|nota)\b", re.I)
+_GUIDANCE = re.compile(
+    r"\b(linee guida|guidance|guida|vademecum|manuale|orientamenti|circolare|nota)\b", re.I
+)
 _DECREE = re.compile(r"\b(decreto|decree|dpcm|d\.m\.|deliberazione|delibera)\b", re.I)
 
 # Canonical programme tags, looked for in title and first pages (order: most specific first).
 PROGRAMMES: list[tuple[str, re.Pattern[str]]] = [
-    ("PNRR", re.compile(r"\b(PNRR|Piano nazionale di ripresa|NextGenerationEU|Next Generation EU|Italia domani|M\dC\d)\b", re.I)),
+    (
+        "PNRR",
+        re.compile(
+            r"\b(PNRR|Piano nazionale di ripresa|NextGenerationEU|Next Generation EU|Italia domani|M\dC\d)\b",
+            re.I,
+        ),
+    ),
     ("Interreg", re.compile(r"\bInterreg\b", re.I)),
     ("FESR-FSE+", re.compile(r"\bFESR[- ]FSE\s?\+|FESR e FSE\+", re.I)),
-    ("FSE+", re.compile(r"\b(FSE\s?\+|ESF\s?\+|FSE plus|ESF plus|2021/1057|Fondo sociale europeo|"
-                        r"European Social Fund|Fonds social européen)", re.I)),
-    ("FESR", re.compile(r"\b(FESR|ERDF|FEDER|2021/1058|Fondo europeo di sviluppo regionale|"
-                        r"European Regional Development Fund|Fonds européen de développement régional)\b", re.I)),
+    (
+        "FSE+",
+        re.compile(
+            r"\b(FSE\s?\+|ESF\s?\+|FSE plus|ESF plus|2021/1057|Fondo sociale europeo|"
+            r"European Social Fund|Fonds social européen)",
+            re.I,
+        ),
+    ),
+    (
+        "FESR",
+        re.compile(
+            r"\b(FESR|ERDF|FEDER|2021/1058|Fondo europeo di sviluppo regionale|"
+            r"European Regional Development Fund|Fonds européen de développement régional)\b",
+            re.I,
+        ),
+    ),
     ("JTF", re.compile(r"\b(JTF|Just Transition Fund|2021/1056)\b", re.I)),
     ("Cohesion policy", re.compile(r"\b2021/1060\b", re.I)),
 ]
@@ -40,7 +63,9 @@ def guess_doc_type(path: Path, document: LoadedDocument, head: str) -> DocType:
         return "faq"
     if _CALL.search(name):
         return "call"
-    if re.search(r"regulation|regolament|reglement|eu_regulations|\b3\d{4}r\d{4}", name) or _REGULATION.search(head_start[:600]):
+    if re.search(
+        r"regulation|regolament|reglement|eu_regulations|\b3\d{4}r\d{4}", name
+    ) or _REGULATION.search(head_start[:600]):
         return "regulation"
     if _GUIDANCE.search(name):
         return "guidance"

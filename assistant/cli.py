@@ -16,18 +16,30 @@ from rich.table import Table
 
 from assistant.schema import DOC_TYPES, SearchFilters
 
-app = typer.Typer(help="euroassist: EU funding proposals for Italian municipalities.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-corpus_app = typer.Typer(help="The sample corpus and the official texts it summarises.",
-                         no_args_is_help=True)
+app = typer.Typer(
+    help="euroassist: EU funding proposals for Italian municipalities.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+corpus_app = typer.Typer(
+    help="The sample corpus and the official texts it summarises.", no_args_is_help=True
+)
 app.add_typer(corpus_app, name="corpus")
 console = Console()
 errors = Console(stderr=True)
 
-DocTypeOpt = Annotated[list[str] | None, typer.Option("--doc-type", "-t", help=f"Filter: {', '.join(DOC_TYPES)}")]
-ProgrammeOpt = Annotated[list[str] | None, typer.Option("--programme", "-p", help="Filter: PNRR, FESR, FSE+ ...")]
-LanguageOpt = Annotated[list[str] | None, typer.Option("--language", "-l", help="Filter: it, en, fr ...")]
-SourceOpt = Annotated[list[str] | None, typer.Option("--source", "-s", help="Filter: part of the file path")]
+DocTypeOpt = Annotated[
+    list[str] | None, typer.Option("--doc-type", "-t", help=f"Filter: {', '.join(DOC_TYPES)}")
+]
+ProgrammeOpt = Annotated[
+    list[str] | None, typer.Option("--programme", "-p", help="Filter: PNRR, FESR, FSE+ ...")
+]
+LanguageOpt = Annotated[
+    list[str] | None, typer.Option("--language", "-l", help="Filter: it, en, fr ...")
+]
+SourceOpt = Annotated[
+    list[str] | None, typer.Option("--source", "-s", help="Filter: part of the file path")
+]
 ComuneOpt = Annotated[list[str] | None, typer.Option("--comune", "-c", help="Filter: comune")]
 
 
@@ -40,16 +52,25 @@ def _assistant():
 def _filters(doc_type, programme, language, source, comune) -> SearchFilters | None:
     for value in doc_type or []:
         if value not in DOC_TYPES:
-            raise typer.BadParameter(f"unknown document type {value!r}; use one of {', '.join(DOC_TYPES)}")
-    filters = SearchFilters(doc_type=doc_type or None, programme=programme or None,
-                            language=language or None, source=source or None, comune=comune or None)
+            raise typer.BadParameter(
+                f"unknown document type {value!r}; use one of {', '.join(DOC_TYPES)}"
+            )
+    filters = SearchFilters(
+        doc_type=doc_type or None,
+        programme=programme or None,
+        language=language or None,
+        source=source or None,
+        comune=comune or None,
+    )
     return None if filters.is_empty() else filters
 
 
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders")],
-    doc_type: Annotated[str | None, typer.Option("--doc-type", help="Force the document type")] = None,
+    doc_type: Annotated[
+        str | None, typer.Option("--doc-type", help="Force the document type")
+    ] = None,
     programme: Annotated[str | None, typer.Option(help="Programme tag, e.g. PNRR, FESR")] = None,
     comune: Annotated[str | None, typer.Option(help="Comune the documents belong to")] = None,
     workspace: Annotated[str, typer.Option(help="Workspace")] = "shared",
@@ -61,29 +82,53 @@ def ingest(
     assistant = _assistant()
     counts: dict[str, int] = {}
     started = time.perf_counter()
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[chunks]} chunks"),
-                  TimeElapsedColumn(), console=errors, transient=True) as progress:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[chunks]} chunks"),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+    ) as progress:
         task = progress.add_task("ingesting", total=None, chunks=0)
 
         def on_result(result) -> None:
             counts[result.status] = counts.get(result.status, 0) + 1
             progress.advance(task)
             if result.status == "failed":
-                progress.console.print(f"[red]error[/red] {escape(result.path)}: {escape(result.reason)}")
+                progress.console.print(
+                    f"[red]error[/red] {escape(result.path)}: {escape(result.reason)}"
+                )
             elif result.status == "skipped":
-                progress.console.print(f"[dim]skipped {escape(result.path)}: {escape(result.reason)}[/dim]")
+                progress.console.print(
+                    f"[dim]skipped {escape(result.path)}: {escape(result.reason)}[/dim]"
+                )
             elif result.status in ("added", "updated"):
-                progress.console.print(f"{result.status} {escape(result.path)} ({result.chunks} chunks)")
+                progress.console.print(
+                    f"{result.status} {escape(result.path)} ({result.chunks} chunks)"
+                )
             for warning in result.warnings:
-                progress.console.print(f"[yellow]warning[/yellow] {escape(result.path)}: {escape(warning)}")
+                progress.console.print(
+                    f"[yellow]warning[/yellow] {escape(result.path)}: {escape(warning)}"
+                )
 
         def on_progress(path: str, n: int) -> None:
-            progress.update(task, description=Path(path).name[:40],
-                            chunks=progress.tasks[0].fields["chunks"] + n)
+            progress.update(
+                task,
+                description=Path(path).name[:40],
+                chunks=progress.tasks[0].fields["chunks"] + n,
+            )
 
-        results = assistant.ingest(paths, doc_type=doc_type, programme=programme, comune=comune,
-                                   workspace=workspace, force=force, on_result=on_result,
-                                   on_progress=on_progress)
+        results = assistant.ingest(
+            paths,
+            doc_type=doc_type,
+            programme=programme,
+            comune=comune,
+            workspace=workspace,
+            force=force,
+            on_result=on_result,
+            on_progress=on_progress,
+        )
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     errors.print(f"{summary or 'nothing to do'} in {time.perf_counter() - started:.1f} s")
     if any(r.status == "failed" for r in results):
@@ -95,9 +140,14 @@ def retrieve(
     question: Annotated[str | None, typer.Argument(help="The question")] = None,
     k: Annotated[int, typer.Option("-k", help="How many passages")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
-    batch: Annotated[Path | None, typer.Option(help="One question per line; one JSON list per line")] = None,
-    doc_type: DocTypeOpt = None, programme: ProgrammeOpt = None, language: LanguageOpt = None,
-    source: SourceOpt = None, comune: ComuneOpt = None,
+    batch: Annotated[
+        Path | None, typer.Option(help="One question per line; one JSON list per line")
+    ] = None,
+    doc_type: DocTypeOpt = None,
+    programme: ProgrammeOpt = None,
+    language: LanguageOpt = None,
+    source: SourceOpt = None,
+    comune: ComuneOpt = None,
 ) -> None:
     """Passages for a question, best first ({text, source, page, section, doc_type, score})."""
     if (question is None) == (batch is None):
@@ -107,7 +157,9 @@ def retrieve(
     if batch is not None:
         for line in batch.read_text(encoding="utf-8").splitlines():
             hits = assistant.retrieve(line, k, filters) if line.strip() else []
-            sys.stdout.write(json.dumps([h.as_public_dict() for h in hits], ensure_ascii=False) + "\n")
+            sys.stdout.write(
+                json.dumps([h.as_public_dict() for h in hits], ensure_ascii=False) + "\n"
+            )
             sys.stdout.flush()
         return
     hits = assistant.retrieve(question or "", k, filters)
@@ -125,8 +177,11 @@ def ask(
     question: Annotated[str, typer.Argument(help="The question, in Italian or English")],
     k: Annotated[int, typer.Option("-k", help="Passages to read")] = 6,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
-    doc_type: DocTypeOpt = None, programme: ProgrammeOpt = None, language: LanguageOpt = None,
-    source: SourceOpt = None, comune: ComuneOpt = None,
+    doc_type: DocTypeOpt = None,
+    programme: ProgrammeOpt = None,
+    language: LanguageOpt = None,
+    source: SourceOpt = None,
+    comune: ComuneOpt = None,
 ) -> None:
     """Answer from the documents: key sentences and the cited passages."""
     from assistant.answers.render import render_extractive_terminal
@@ -150,19 +205,29 @@ def status() -> None:
     settings = assistant.settings
     documents = assistant.documents()
     console.print(f"data dir: {settings.data_dir.resolve()}")
-    console.print(f"embedder: {embedder_id(settings.embedder)}  vectors: "
-                  f"{settings.chroma_url or 'embedded Chroma'}")
+    console.print(
+        f"embedder: {embedder_id(settings.embedder)}  vectors: "
+        f"{settings.chroma_url or 'embedded Chroma'}"
+    )
     stats = assistant.index.catalog.stats()
     console.print(f"{stats['documents']} documents, {stats['chunks']} chunks")
     table = Table("id", "type", "lang", "chunks", "title", "file")
     for d in documents:
-        table.add_row(d.doc_id, d.doc_type, d.language, str(d.chunk_count), escape(d.title[:60]),
-                      escape(Path(d.source).name))
+        table.add_row(
+            d.doc_id,
+            d.doc_type,
+            d.language,
+            str(d.chunk_count),
+            escape(d.title[:60]),
+            escape(Path(d.source).name),
+        )
     console.print(table)
 
 
 @app.command()
-def remove(refs: Annotated[list[str], typer.Argument(help="Document ids, paths or file names")]) -> None:
+def remove(
+    refs: Annotated[list[str], typer.Argument(help="Document ids, paths or file names")],
+) -> None:
     """Delete documents and their chunks from the index."""
     assistant = _assistant()
     documents, missing = assistant.resolve_documents(refs)
@@ -179,7 +244,9 @@ def remove(refs: Annotated[list[str], typer.Argument(help="Document ids, paths o
 
 @app.command("eval")
 def evaluate_command(
-    questions: Annotated[Path, typer.Argument(help="JSONL questions with gold source and evidence")],
+    questions: Annotated[
+        Path, typer.Argument(help="JSONL questions with gold source and evidence")
+    ],
     k: Annotated[int, typer.Option("-k")] = 10,
     mode: Annotated[str, typer.Option(help="hybrid | bm25 | dense")] = "hybrid",
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -200,20 +267,33 @@ def evaluate_command(
     table = Table("subset", "n", "recall@1", "recall@5", "recall@10", "MRR@10", "latency ms")
     rows = {"all": report.metrics(), **report.by_language()}
     for name, m in rows.items():
-        table.add_row(name, str(m["n"]), f"{m['recall@1']:.2f}", f"{m['recall@5']:.2f}",
-                      f"{m['recall@10']:.2f}", f"{m['mrr@10']:.2f}", f"{m['latency_ms']:.0f}")
+        table.add_row(
+            name,
+            str(m["n"]),
+            f"{m['recall@1']:.2f}",
+            f"{m['recall@5']:.2f}",
+            f"{m['recall@10']:.2f}",
+            f"{m['mrr@10']:.2f}",
+            f"{m['latency_ms']:.0f}",
+        )
     console.print(table)
     if verbose:
         for r in report.results:
-            console.print(f"{r.question.id} {r.question.lang} rank={r.first_hit_rank} "
-                          f"top={', '.join(Path(s).name for s in r.top_sources)}")
+            console.print(
+                f"{r.question.id} {r.question.lang} rank={r.first_hit_rank} "
+                f"top={', '.join(Path(s).name for s in r.top_sources)}"
+            )
 
 
 @corpus_app.command("fetch")
 def corpus_fetch(
-    manifest: Annotated[Path, typer.Option(help="YAML list of official sources")] = Path("corpus/sources.yaml"),
+    manifest: Annotated[Path, typer.Option(help="YAML list of official sources")] = Path(
+        "corpus/sources.yaml"
+    ),
     dest: Annotated[Path, typer.Option(help="Where to save them")] = Path("corpus"),
-    base_url: Annotated[str | None, typer.Option(help="Mirror to fetch from instead of each URL")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="Mirror to fetch from instead of each URL")
+    ] = None,
 ) -> None:
     """Download the official texts listed in the manifest (needs internet)."""
     from assistant.corpus_fetch import fetch_sources, load_manifest
@@ -222,7 +302,9 @@ def corpus_fetch(
     failed = 0
     for result in results:
         if result.ok:
-            console.print(f"saved {escape(str(result.path))} ({result.size} bytes, sha256 {result.sha256[:12]}…)")
+            console.print(
+                f"saved {escape(str(result.path))} ({result.size} bytes, sha256 {result.sha256[:12]}…)"
+            )
         else:
             failed += 1
             errors.print(f"[red]error[/red] {escape(result.source_id)}: {escape(result.reason)}")

@@ -35,7 +35,9 @@ class EuroAssist:
         return CrossEncoderReranker(self.settings.reranker)
 
     def retriever(self, mode: Mode = "hybrid") -> HybridRetriever:
-        return HybridRetriever(self.index, reranker=self.reranker if mode == "hybrid" else None, mode=mode)
+        return HybridRetriever(
+            self.index, reranker=self.reranker if mode == "hybrid" else None, mode=mode
+        )
 
     @cached_property
     def default_retriever(self) -> HybridRetriever:
@@ -45,13 +47,19 @@ class EuroAssist:
     def ingest(self, paths: list[Path], **options) -> list[FileResult]:
         return self.ingestor.ingest(paths, **options)
 
-    def retrieve(self, question: str, k: int = 10, filters: SearchFilters | None = None) -> list[Hit]:
+    def retrieve(
+        self, question: str, k: int = 10, filters: SearchFilters | None = None
+    ) -> list[Hit]:
         return self.default_retriever.retrieve(question, k, filters)
 
-    def ask(self, question: str, k: int = 6, filters: SearchFilters | None = None) -> ExtractiveAnswer:
+    def ask(
+        self, question: str, k: int = 6, filters: SearchFilters | None = None
+    ) -> ExtractiveAnswer:
         retriever = self.default_retriever
         hits = retriever.retrieve(question, k, filters)
-        return build_extractive_answer(question, retriever.analyse(question), hits, self.index.embedder)
+        return build_extractive_answer(
+            question, retriever.analyse(question), hits, self.index.embedder
+        )
 
     def documents(self) -> list[DocumentInfo]:
         return self.index.catalog.documents()
@@ -63,8 +71,11 @@ class EuroAssist:
         missing = []
         for ref in refs:
             source = source_of(Path(ref)) if Path(ref).exists() else None
-            matches = [d for d in documents if ref in (d.doc_id, d.source) or d.source == source
-                       or Path(d.source).name == ref]
+            matches = [
+                d
+                for d in documents
+                if ref in (d.doc_id, d.source) or d.source == source or Path(d.source).name == ref
+            ]
             if matches:
                 found.update({d.doc_id: d for d in matches})
             else:

@@ -44,13 +44,15 @@ def _safe_target(dest: Path, filename: str) -> Path:
     return target
 
 
-def fetch_sources(sources: list[OfficialSource], dest: Path, base_url: str | None = None,
-                  timeout: float = 60.0) -> list[FetchResult]:
+def fetch_sources(
+    sources: list[OfficialSource], dest: Path, base_url: str | None = None, timeout: float = 60.0
+) -> list[FetchResult]:
     """Save each source under dest; with base_url, fetch `<base_url>/<filename>` instead
     (a mirror, or a local server in tests). Existing files with the right hash are kept."""
     results = []
-    with httpx.Client(follow_redirects=True, timeout=timeout,
-                      headers={"User-Agent": "euroassist corpus fetch"}) as client:
+    with httpx.Client(
+        follow_redirects=True, timeout=timeout, headers={"User-Agent": "euroassist corpus fetch"}
+    ) as client:
         for source in sources:
             try:
                 target = _safe_target(dest, source.filename)
@@ -67,7 +69,11 @@ def fetch_sources(sources: list[OfficialSource], dest: Path, base_url: str | Non
             body = response.content
             digest = hashlib.sha256(body).hexdigest()
             if source.sha256 and digest != source.sha256:
-                results.append(FetchResult(source.id, False, reason=f"{url}: sha256 {digest} differs from the manifest"))
+                results.append(
+                    FetchResult(
+                        source.id, False, reason=f"{url}: sha256 {digest} differs from the manifest"
+                    )
+                )
                 continue
             if not body:
                 results.append(FetchResult(source.id, False, reason=f"{url}: empty response"))

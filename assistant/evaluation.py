@@ -91,31 +91,45 @@ class Report:
         def recall(k: int) -> float:
             return sum(1 for r in rows if r.first_hit_rank and r.first_hit_rank <= k) / n
 
-        mrr = sum(1.0 / r.first_hit_rank for r in rows if r.first_hit_rank and r.first_hit_rank <= 10) / n
+        mrr = (
+            sum(1.0 / r.first_hit_rank for r in rows if r.first_hit_rank and r.first_hit_rank <= 10)
+            / n
+        )
         return {
-            "n": len(rows), "recall@1": recall(1), "recall@5": recall(5), "recall@10": recall(10),
+            "n": len(rows),
+            "recall@1": recall(1),
+            "recall@5": recall(5),
+            "recall@10": recall(10),
             "mrr@10": mrr,
             "latency_ms": 1000 * statistics.mean(r.latency_s for r in rows) if rows else 0.0,
         }
 
     def by_language(self) -> dict[str, dict[str, float]]:
         languages = sorted({r.question.lang for r in self.results})
-        return {lang: self.metrics([r for r in self.results if r.question.lang == lang]) for lang in languages}
+        return {
+            lang: self.metrics([r for r in self.results if r.question.lang == lang])
+            for lang in languages
+        }
 
     def as_dict(self) -> dict[str, object]:
         return {
             "overall": self.metrics(),
             "by_language": self.by_language(),
             "questions": [
-                {"id": r.question.id, "lang": r.question.lang, "rank": r.first_hit_rank,
-                 "latency_ms": round(1000 * r.latency_s, 1)}
+                {
+                    "id": r.question.id,
+                    "lang": r.question.lang,
+                    "rank": r.first_hit_rank,
+                    "latency_ms": round(1000 * r.latency_s, 1),
+                }
                 for r in self.results
             ],
         }
 
 
-def evaluate(questions: list[EvalQuestion], search: Callable[[str, int], list[Hit] | list[dict]],
-             k: int = 10) -> Report:
+def evaluate(
+    questions: list[EvalQuestion], search: Callable[[str, int], list[Hit] | list[dict]], k: int = 10
+) -> Report:
     results = []
     for question in questions:
         start = time.perf_counter()
@@ -123,7 +137,9 @@ def evaluate(questions: list[EvalQuestion], search: Callable[[str, int], list[Hi
         latency = time.perf_counter() - start
         rank = None
         for position, hit in enumerate(hits[:k], start=1):
-            text, source = (hit.text, hit.source) if isinstance(hit, Hit) else (hit["text"], hit["source"])
+            text, source = (
+                (hit.text, hit.source) if isinstance(hit, Hit) else (hit["text"], hit["source"])
+            )
             if same_source(source, question.source) and covers(text, question.evidence):
                 rank = position
                 break

@@ -30,9 +30,10 @@ from assistant.loaders import LoadError, build_loaders, loader_for, supported_su
 from assistant.loaders.ocr import OcrEngine
 from assistant.schema import Chunk, DocumentInfo
 from assistant.structure import parse_structure
-from assistant.text_analysis import ANALYSED_LANGUAGES, analyse
+from assistant.text_analysis import ANALYSED_LANGUAGES, analyse, file_name_words, name_variants
 
 EMBED_BATCH = 32
+COVER_CHARS = 1200
 
 
 @dataclass
@@ -54,6 +55,7 @@ class PreparedDocument:
     mtime: float
     replaces: bool
     warnings: list[str]
+    cover: str = ""
 
 
 def sha256_file(path: Path) -> str:
@@ -101,8 +103,10 @@ class Ingestor:
         if self._chunker is None:
             embedder = self.index.embedder
             self._chunker = Chunker(
-                embedder.count_tokens, self.settings.chunk_max_tokens,
-                self.settings.chunk_min_tokens, embedder.max_tokens,
+                embedder.count_tokens,
+                self.settings.chunk_max_tokens,
+                self.settings.chunk_min_tokens,
+                embedder.max_tokens,
             )
         return self._chunker
 
@@ -161,7 +165,11 @@ class Ingestor:
         todo: list[Path] = []
         for path, problem in expand_paths(paths, suffixes):
             if problem == "skip":
-                report(FileResult(str(path), "skipped", f"unsupported file type {path.suffix or '(none)'}"))
+                report(
+                    FileResult(
+                        str(path), "skipped", f"unsupported file type {path.suffix or '(none)'}"
+                    )
+                )
             elif problem:
                 report(FileResult(str(path), "failed", problem))
             else:
@@ -189,11 +197,21 @@ class Ingestor:
                     continue
                 try:
                     self._store(item, workspace, on_progress)
-                    report(FileResult(str(item.path), "updated" if item.replaces else "added",
-                                      chunks=len(item.chunks), doc_id=item.info.doc_id,
-                                      warnings=item.warnings))
+                    report(
+                        FileResult(
+                            str(item.path),
+                            "updated" if item.replaces else "added",
+                            chunks=len(item.chunks),
+                            doc_id=item.info.doc_id,
+                            warnings=item.warnings,
+                        )
+                    )
                 except Exception as error:
-                    report(FileResult(str(item.path), "failed", f"not stored: {type(error).__name__}: {error}"))
+                    report(
+                        FileResult(
+                            str(item.path), "failed", f"not stored: {type(error).__name__}: {error}"
+                        )
+                    )
             producer.join()
         return results
 
@@ -206,14 +224,23 @@ class Ingestor:
         return removed
 
     # -- steps -----------------------------------------------------------------------
-    def _prepare(self, path: Path, workspace: str, doc_type: str | None, programme: str | None,
-                 comune: str | None, force: bool) -> PreparedDocument | FileResult:
+    def _prepare(
+        self,
+        path: Path,
+        workspace: str,
+        doc_type: str | None,
+        programme: str | None,
+        comune: str | None,
+        force: bool,
+    ) -> PreparedDocument | FileResult:
         source = source_of(path)
         doc_id = document_id(source, workspace)
         stat = path.stat()
         limit = self.settings.max_file_mb * 1024 * 1024
         if stat.st_size > limit:
-            raise LoadError(f"file is {stat.st_size / 1048576:.0f} MB, above the {self.settings.max_file_mb} MB limit")
+            raise LoadError(
+                f"file is {stat.st_size / 1048576:.0f} MB, above the {self.settings.max_file_mb} MB limit"
+            )
         if stat.st_size == 0:
             raise LoadError("empty file")
         known = self.index.catalog.file_stat(doc_id)
@@ -237,9 +264,16 @@ class Ingestor:
         full_text = "\n".join(b.text for b in loaded.blocks)
         version = sha[:12]
         info = DocumentInfo(
-            doc_id=doc_id, source=source, title=title[:300], doc_type=kind, language=language,
-            sha256=sha, identifiers=find_identifiers(full_text), version=version,
-            programme=programme or guess_programme(title, head), comune=comune,
+            doc_id=doc_id,
+            source=source,
+            title=title[:300],
+            doc_type=kind,
+            language=language,
+            sha256=sha,
+            identifiers=find_identifiers(full_text),
+            version=version,
+            programme=programme or guess_programme(title, head),
+            comune=comune,
             page_count=loaded.page_count,
             metadata={k: v for k, v in loaded.metadata.items() if k.startswith("csv_")},
         )
@@ -251,22 +285,48 @@ class Ingestor:
             chunk_language = detect_language(draft.text) if len(draft.text) > 80 else language
             if chunk_language == "und":
                 chunk_language = language
-            chunks.append(Chunk(
-                chunk_id=f"{doc_id}:{version}:{ordinal}", doc_id=doc_id, ordinal=ordinal,
-                text=draft.text, embed_text=draft.embed_text, section=draft.section,
-                section_title=draft.section_title or str(draft.metadata.get("record_title", "")),
-                page=draft.page, page_end=draft.page_end, page_label=draft.page_label,
-                language=chunk_language, kind=draft.kind, token_count=draft.token_count,
-                metadata=draft.metadata,
-            ))
-        return PreparedDocument(path, info, chunks, stat.st_size, stat.st_mtime, known is not None,
-                                loaded.warnings)
+            chunks.append(
+                Chunk(
+                    chunk_id=f"{doc_id}:{version}:{ordinal}",
+                    doc_id=doc_id,
+                    ordinal=ordinal,
+                    text=draft.text,
+                    embed_text=draft.embed_text,
+                    section=draft.section,
+                    section_title=draft.section_title
+                    or str(draft.metadata.get("record_title", "")),
+                    page=draft.page,
+                    page_end=draft.page_end,
+                    page_label=draft.page_label,
+                    language=chunk_language,
+                    kind=draft.kind,
+                    token_count=draft.token_count,
+                    metadata=draft.metadata,
+                )
+            )
+        cover = " ".join(b.text for b in loaded.blocks[:3] if b.kind != "record")[:COVER_CHARS]
+        return PreparedDocument(
+            path,
+            info,
+            chunks,
+            stat.st_size,
+            stat.st_mtime,
+            known is not None,
+            loaded.warnings,
+            cover,
+        )
 
     def _vector_metadata(self, chunk: Chunk, info: DocumentInfo, workspace: str) -> dict:
         from assistant.index.catalog import normalise_filter_value
 
-        meta: dict = {"doc_id": info.doc_id, "version": info.version, "workspace": workspace,
-                      "doc_type": info.doc_type, "language": chunk.language, "source": info.source}
+        meta: dict = {
+            "doc_id": info.doc_id,
+            "version": info.version,
+            "workspace": workspace,
+            "doc_type": info.doc_type,
+            "language": chunk.language,
+            "source": info.source,
+        }
         programme = chunk.metadata.get("programme_tag") or info.programme
         comune = chunk.metadata.get("comune") or info.comune
         if programme:
@@ -275,24 +335,44 @@ class Ingestor:
             meta["comune"] = normalise_filter_value("comune", str(comune))
         return meta
 
-    def _store(self, item: PreparedDocument, workspace: str,
-               on_progress: Callable[[str, int], None] | None) -> None:
+    @staticmethod
+    def _name_terms(item: PreparedDocument) -> list[str]:
+        """What a document is called: title, file name (with its spellings), identifiers and
+        the cover page, for questions that name a call ("il bando SEED PA")."""
+        info = item.info
+        language = info.language if info.language in ANALYSED_LANGUAGES else "it"
+        names = " ".join(
+            [info.title, file_name_words(item.path.name), *info.identifiers, item.cover]
+        )
+        return analyse(f"{names} {name_variants(names)}", language)
+
+    def _store(
+        self, item: PreparedDocument, workspace: str, on_progress: Callable[[str, int], None] | None
+    ) -> None:
         embedder = self.index.embedder
         vectors = self.index.vectors
         for start in range(0, len(item.chunks), EMBED_BATCH):
-            batch = item.chunks[start:start + EMBED_BATCH]
+            batch = item.chunks[start : start + EMBED_BATCH]
             matrix = embedder.embed_passages([c.embed_text for c in batch])
             if not np.all(np.isfinite(matrix)):
                 raise ValueError("embedder returned non-finite values")
-            vectors.add([c.chunk_id for c in batch], matrix,
-                        [self._vector_metadata(c, item.info, workspace) for c in batch])
+            vectors.add(
+                [c.chunk_id for c in batch],
+                matrix,
+                [self._vector_metadata(c, item.info, workspace) for c in batch],
+            )
             if on_progress:
                 on_progress(str(item.path), len(batch))
         items = []
         for chunk in item.chunks:
             context = f"{item.info.title} {chunk.section} {chunk.section_title}"
-            body_language = chunk.language if chunk.language in ANALYSED_LANGUAGES else item.info.language
-            items.append((chunk, analyse(chunk.text, body_language), analyse(context, body_language)))
-        self.index.catalog.replace_document(item.info, items, workspace, item.size, item.mtime)
+            body_language = (
+                chunk.language if chunk.language in ANALYSED_LANGUAGES else item.info.language
+            )
+            items.append(
+                (chunk, analyse(chunk.text, body_language), analyse(context, body_language))
+            )
+        self.index.catalog.replace_document(
+            item.info, items, workspace, item.size, item.mtime, self._name_terms(item)
+        )
         vectors.delete_document(item.info.doc_id, keep_version=item.info.version)
-

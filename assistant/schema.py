@@ -123,6 +123,20 @@ class SearchFilters(BaseModel):
     language: list[str] | None = None
     source: list[str] | None = None
     comune: list[str] | None = None
+    doc_id: list[str] | None = None
+    workspace: list[str] | None = None
 
     def is_empty(self) -> bool:
         return not any(getattr(self, f) for f in type(self).model_fields)
+
+    def narrowed(self, **values: list[str]) -> SearchFilters | None:
+        """These filters and more; None when a field's values exclude all of the new ones."""
+        data = self.model_dump()
+        for field, wanted in values.items():
+            current = data.get(field)
+            if current:
+                wanted = [v for v in wanted if v in current]
+                if not wanted:
+                    return None
+            data[field] = wanted
+        return SearchFilters(**data)

@@ -15,8 +15,15 @@ from assistant.schema import Block, BlockKind, MetaValue
 
 # Pattern depths for documents without explicit heading levels (PDF, text).
 DEPTH = {
-    "part": 10, "annex": 10, "title": 20, "chapter": 30, "division": 40,
-    "article": 50, "recital": 50, "letter_section": 50, "numbered_section": 50,
+    "part": 10,
+    "annex": 10,
+    "title": 20,
+    "chapter": 30,
+    "division": 40,
+    "article": 50,
+    "recital": 50,
+    "letter_section": 50,
+    "numbered_section": 50,
 }
 PARAGRAPH_DEPTH, POINT_DEPTH, SUBPOINT_DEPTH = 100, 110, 120
 DIVISION_KINDS = {"part", "title", "chapter", "division"}
@@ -32,9 +39,16 @@ _DIVISION = re.compile(
     r"([IVXLC]+|\d{1,2}|PREMIER|PRIMO|UNICO|ONE)\b\.?\s*(?:[-–—:.]\s*)?(.{0,150})$"
 )
 _DIVISION_KIND = {
-    "PARTIE": "part", "PART": "part", "PARTE": "part",
-    "TITRE": "title", "TITLE": "title", "TITOLO": "title",
-    "CHAPITRE": "chapter", "CHAPTER": "chapter", "CAPO": "chapter", "CAPITOLO": "chapter",
+    "PARTIE": "part",
+    "PART": "part",
+    "PARTE": "part",
+    "TITRE": "title",
+    "TITLE": "title",
+    "TITOLO": "title",
+    "CHAPITRE": "chapter",
+    "CHAPTER": "chapter",
+    "CAPO": "chapter",
+    "CAPITOLO": "chapter",
 }
 _ANNEX = re.compile(
     r"^(ANNEXE|ANNEX|ALLEGATO|ANEXO|ANHANG|Annexe|Annex|Allegato)\s+([IVXLC]+|\d{1,2}|[A-Z])\b"
@@ -65,6 +79,7 @@ class PathEntry:
     label: str
     depth: int
     title: str = ""
+    seq: str = ""  # number, letter or roman numeral of paragraphs and points, for sequence checks
 
 
 @dataclass
@@ -127,6 +142,7 @@ class StructureParser:
         self.body_since_heading = True
         self.title_taken = False
         self.document_title: str | None = None
+        self.units_at_title = 0
         self.last_number: dict[int, str] = {}
 
     # -- heading stack ---------------------------------------------------------------
@@ -139,6 +155,8 @@ class StructureParser:
         for depth in [d for d in self.last_number if d > entry.depth]:
             del self.last_number[depth]
         self.path.append(entry)
+        if entry.seq:
+            self.last_number[entry.depth] = entry.seq
         if entry.kind == "article":
             self.seen_article = True
         self.body_since_heading = False
@@ -160,11 +178,13 @@ class StructureParser:
         text = clean_inline(text)
         if not text:
             return
-        if level == 1 and not self.units and not self.path and self.current is None:
-            # The first level-1 heading is the document title; a second one before any
-            # content (a subtitle, or the title repeated in capitals) adds nothing to paths.
-            self.document_title = self.document_title or text
-            return
+        if level == 1 and not self.path:
+            if self.document_title is None:
+                self.document_title = text
+                self.units_at_title = len(self.units) + (1 if self.current else 0)
+                return
+            if self.current is None and len(self.units) == self.units_at_title:
+                return  # a subtitle, or the title repeated in capitals: adds nothing to paths
         entry = self._pattern_entry(text) or PathEntry("heading", text[:90], 0)
         previous = self.path[-1] if self.path else None
         if (
@@ -184,30 +204,59 @@ class StructureParser:
             return None  # a table-of-contents line names a heading, it is not one
         if m := _ARTICLE.match(line):
             number = m.group(1).replace(" ", "")
-            return PathEntry("article", f"Art. {number}", DEPTH["article"], (m.group(2) or m.group(3) or "").strip())
+            return PathEntry(
+                "article",
+                f"Art. {number}",
+                DEPTH["article"],
+                (m.group(2) or m.group(3) or "").strip(),
+            )
         if m := _DIVISION.match(line):
             word = m.group(1)
             kind = _DIVISION_KIND.get(word.upper(), "division")
-            return PathEntry(kind, f"{word.capitalize()} {m.group(2)}", DEPTH[kind], m.group(3).strip())
+            return PathEntry(
+                kind, f"{word.capitalize()} {m.group(2)}", DEPTH[kind], m.group(3).strip()
+            )
         if (m := _ANNEX.match(line)) and (self.path or self.regulation_like):
             # "ALLEGATO A" atop a call names the document itself, so annexes need context.
             if m.group(1).isupper() or not m.group(3):
-                return PathEntry("annex", f"{m.group(1).capitalize()} {m.group(2)}", DEPTH["annex"], m.group(3).strip())
+                return PathEntry(
+                    "annex",
+                    f"{m.group(1).capitalize()} {m.group(2)}",
+                    DEPTH["annex"],
+                    m.group(3).strip(),
+                )
         if _TOC_LINE.search(line):
             return None
         if m := _LETTER_SECTION.match(line):
             number = f"{m.group(1)}.{m.group(2)}"
             title = m.group(3).strip()
             if not title.endswith((".", ";", ",")) or title.isupper():
-                return PathEntry("letter_section", number, DEPTH["letter_section"] + 10 * (number.count(".")), title)
+                return PathEntry(
+                    "letter_section",
+                    number,
+                    DEPTH["letter_section"] + 10 * (number.count(".")),
+                    title,
+                )
         if m := _LETTER_PART.match(line):
-            return PathEntry("letter_section", f"{m.group(1)}.", DEPTH["letter_section"], m.group(2).strip())
+            return PathEntry(
+                "letter_section", f"{m.group(1)}.", DEPTH["letter_section"], m.group(2).strip()
+            )
         if (m := _NUMBERED_UPPER.match(line)) and sum(c.isalpha() for c in m.group(2)) >= 4:
             number = m.group(1)
-            return PathEntry("numbered_section", f"§ {number}", DEPTH["numbered_section"] + 10 * number.count("."), m.group(2).strip())
+            return PathEntry(
+                "numbered_section",
+                f"§ {number}",
+                DEPTH["numbered_section"] + 10 * number.count("."),
+                m.group(2).strip(),
+            )
         if m := _NUMBERED_TITLE.match(line):
             number = m.group(1)
-            return PathEntry("numbered_section", f"§ {number}", DEPTH["numbered_section"] + 10 * number.count("."), m.group(2).strip())
+            return PathEntry(
+                "numbered_section",
+                f"§ {number}",
+                DEPTH["numbered_section"] + 10 * number.count("."),
+                m.group(2).strip(),
+            )
         return None
 
     # -- body lines ------------------------------------------------------------------
@@ -221,7 +270,7 @@ class StructureParser:
             if (
                 len(line) <= 150
                 and not line.endswith((".", ";", ","))
-                and self._marker(line, dry_run=True) is None
+                and self._marker(line) is None
                 and self._pattern_entry(line) is None
             ):
                 entry.title = line
@@ -245,7 +294,7 @@ class StructureParser:
             return False
         return True
 
-    def _marker(self, line: str, dry_run: bool = False) -> PathEntry | None:
+    def _marker(self, line: str) -> PathEntry | None:
         """Numbered paragraph, lettered point or roman subpoint, checked against the sequence."""
         if self.regulation_like and not self.seen_article and (m := _RECITAL.match(line)):
             return PathEntry("recital", f"({m.group(1)})", DEPTH["recital"])
@@ -255,26 +304,21 @@ class StructureParser:
             number = int(m.group(1))
             previous = self.last_number.get(PARAGRAPH_DEPTH)
             if number == 1 or (previous is not None and number == int(previous) + 1):
-                if not dry_run:
-                    self.last_number[PARAGRAPH_DEPTH] = str(number)
-                return PathEntry("paragraph", str(number), PARAGRAPH_DEPTH)
+                return PathEntry("paragraph", str(number), PARAGRAPH_DEPTH, seq=str(number))
             return None
         point = _POINT.match(line)
         sub = _SUBPOINT.match(line)
         previous_point = self.last_number.get(POINT_DEPTH)
-        if point and (
-            (point.group(1) == "a")
-            or (previous_point is not None and ord(point.group(1)) == ord(previous_point) + 1)
-        ) and not (sub and previous_point is not None and point.group(1) != chr(ord(previous_point) + 1)):
+        next_letter = chr(ord(previous_point) + 1) if previous_point else "a"
+        if (
+            point
+            and point.group(1) in ("a", next_letter)
+            and not (sub and previous_point is not None and point.group(1) != next_letter)
+        ):
             letter = point.group(1)
-            if not dry_run:
-                self.last_number[POINT_DEPTH] = letter
-                self.last_number.pop(SUBPOINT_DEPTH, None)
-            return PathEntry("point", f"{letter})", POINT_DEPTH)
+            return PathEntry("point", f"{letter})", POINT_DEPTH, seq=letter)
         if sub and _roman(sub.group(1)) and previous_point is not None:
-            if not dry_run:
-                self.last_number[SUBPOINT_DEPTH] = sub.group(1)
-            return PathEntry("subpoint", f"{sub.group(1)})", SUBPOINT_DEPTH)
+            return PathEntry("subpoint", f"{sub.group(1)})", SUBPOINT_DEPTH, seq=sub.group(1))
         return None
 
     # -- whole blocks ----------------------------------------------------------------
@@ -309,7 +353,9 @@ class StructureParser:
         return self.units
 
 
-def parse_structure(blocks: list[Block], regulation_like: bool = False) -> tuple[list[Unit], str | None]:
+def parse_structure(
+    blocks: list[Block], regulation_like: bool = False
+) -> tuple[list[Unit], str | None]:
     """Units in reading order, and the document title if the first heading gave one."""
     parser = StructureParser(regulation_like=regulation_like)
     for block in blocks:

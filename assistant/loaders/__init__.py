@@ -14,9 +14,17 @@ from assistant.loaders.pdf import PdfLoader
 from assistant.loaders.text import TextLoader
 
 
-def build_loaders(extract_tables: bool = True, ocr: OcrEngine | None = None) -> list[DocumentLoader]:
-    return [PdfLoader(extract_tables, ocr), MarkdownLoader(), TextLoader(), DocxLoader(),
-            HtmlLoader(), CsvLoader()]
+def build_loaders(
+    extract_tables: bool = True, ocr: OcrEngine | None = None
+) -> list[DocumentLoader]:
+    return [
+        PdfLoader(extract_tables, ocr),
+        MarkdownLoader(),
+        TextLoader(),
+        DocxLoader(),
+        HtmlLoader(),
+        CsvLoader(),
+    ]
 
 
 def supported_suffixes(loaders: list[DocumentLoader]) -> set[str]:

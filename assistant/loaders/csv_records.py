@@ -23,38 +23,82 @@ from assistant.text_analysis import fold
 FIELDS: dict[str, tuple[str, ...]] = {
     "cup": ("cup", "codicecup", "codiceunicodiprogetto"),
     "title": (
-        "titoloprogetto", "octitoloprogetto", "titolobandooavviso", "titolo", "titolointervento",
-        "denominazioneprogetto", "oggetto", "descrizioneintervento", "ocsintesiprogetto",
+        "titoloprogetto",
+        "octitoloprogetto",
+        "titolobandooavviso",
+        "titolo",
+        "titolointervento",
+        "denominazioneprogetto",
+        "oggetto",
+        "descrizioneintervento",
+        "ocsintesiprogetto",
     ),
     "beneficiary": (
-        "beneficiario", "ocdenombeneficiario", "soggettoattuatore", "denominazionebeneficiario",
-        "ente", "soggettoemanante", "pa", "amministrazionetitolare",
+        "beneficiario",
+        "ocdenombeneficiario",
+        "soggettoattuatore",
+        "denominazionebeneficiario",
+        "ente",
+        "soggettoemanante",
+        "pa",
+        "amministrazionetitolare",
     ),
     "comune": ("comune", "dencomune", "denominazionecomune", "comunebeneficiario", "ente"),
     "province": ("provincia", "denprovincia", "siglaprovincia"),
     "region": ("regione", "denregione"),
     "istat": ("codiceistatcomune", "codistat", "codiceistat", "codcomune"),
-    "programme": ("programma", "ocdescrprogramma", "ocdenominazioneprogramma", "fondo", "ocdescrfonte"),
+    "programme": (
+        "programma",
+        "ocdescrprogramma",
+        "ocdenominazioneprogramma",
+        "fondo",
+        "ocdescrfonte",
+    ),
     "measure": (
-        "descrizionemisura", "descrizionesubmisura", "misura", "codiceunivocomisura",
-        "codiceunivocosubmisura", "idmisura", "ocdescrlineaintervento",
+        "descrizionemisura",
+        "descrizionesubmisura",
+        "misura",
+        "codiceunivocomisura",
+        "codiceunivocosubmisura",
+        "idmisura",
+        "ocdescrlineaintervento",
     ),
     "amount_total": (
-        "finanztotale", "costocomplessivo", "finanztotalepubblico", "importocomplessivo",
-        "importocomplessivogara", "costototale", "importo", "importototale",
+        "finanztotale",
+        "costocomplessivo",
+        "finanztotalepubblico",
+        "importocomplessivo",
+        "importocomplessivogara",
+        "costototale",
+        "importo",
+        "importototale",
     ),
     "amount_eu": (
-        "finanziamentopnrr", "finanzue", "finanziamentoue", "importoprevistopnrr",
-        "richiestacontributo", "contributo", "importoaggiudicatopnrr", "assegnazione",
+        "finanziamentopnrr",
+        "finanzue",
+        "finanziamentoue",
+        "importoprevistopnrr",
+        "richiestacontributo",
+        "contributo",
+        "importoaggiudicatopnrr",
+        "assegnazione",
     ),
     "status": ("stato", "statodelbando", "ocstatoprogetto", "ammessononammesso", "statoprogetto"),
     "date_start": (
-        "datainizio", "ocdatainizioprogetto", "dataaperturabando", "dataapertura",
-        "dataaperturadate", "datatrasmissionedomanda",
+        "datainizio",
+        "ocdatainizioprogetto",
+        "dataaperturabando",
+        "dataapertura",
+        "dataaperturadate",
+        "datatrasmissionedomanda",
     ),
     "date_end": (
-        "datafine", "ocdatafineprogettoprevista", "datachiusuraeffettivabando", "datachiusura",
-        "datachiusuradate", "datafineprevista",
+        "datafine",
+        "ocdatafineprogettoprevista",
+        "datachiusuraeffettivabando",
+        "datachiusura",
+        "datachiusuradate",
+        "datafineprevista",
     ),
     "theme": ("tema", "octemasintetico", "tipologiaintervento", "temaprioritario"),
     "recipients": ("destinataridelbandoodellavviso", "destinatari"),
@@ -79,7 +123,11 @@ def parse_amount(value: str) -> float | None:
         thousands = "." if decimal == "," else ","
         text = text.replace(thousands, "").replace(decimal, ".")
     elif "," in text:
-        text = text.replace(",", ".") if re.fullmatch(r"-?\d+,\d{1,2}", text) else text.replace(",", "")
+        text = (
+            text.replace(",", ".")
+            if re.fullmatch(r"-?\d+,\d{1,2}", text)
+            else text.replace(",", "")
+        )
     elif re.fullmatch(r"-?\d{1,3}(\.\d{3})+", text):
         text = text.replace(".", "")  # 65.000 is sixty-five thousand in Italian data
     try:
@@ -111,7 +159,11 @@ def map_columns(headers: list[str]) -> dict[str, int]:
     used: set[int] = set()
     for field, names in FIELDS.items():
         for name in names:
-            hits = [i for i, h in enumerate(normalised) if h == name or (len(name) > 6 and h.startswith(name))]
+            hits = [
+                i
+                for i, h in enumerate(normalised)
+                if h == name or (len(name) > 6 and h.startswith(name))
+            ]
             free = [i for i in hits if i not in used or field == "comune"]
             if free:
                 mapping[field] = free[0]
@@ -127,7 +179,9 @@ def sniff_dialect(sample: str) -> csv.Dialect | type[csv.Dialect]:
         counts = {d: sample.split("\n", 1)[0].count(d) for d in ",;\t|"}
         best = max(counts, key=counts.__getitem__)
         if counts[best] == 0:
-            raise LoadError("not a delimited table: no , ; tab or | separator in the header") from None
+            raise LoadError(
+                "not a delimited table: no , ; tab or | separator in the header"
+            ) from None
         dialect = csv.excel
         dialect.delimiter = best
         return dialect
@@ -135,8 +189,11 @@ def sniff_dialect(sample: str) -> csv.Dialect | type[csv.Dialect]:
 
 def record_kind(mapping: dict[str, int], headers: list[str]) -> str:
     joined = " ".join(normalise_header(h) for h in headers)
-    if "bando" in joined or "avviso" in joined or ("date_start" in mapping and "cup" not in mapping
-                                                  and "beneficiary" not in mapping):
+    if (
+        "bando" in joined
+        or "avviso" in joined
+        or ("date_start" in mapping and "cup" not in mapping and "beneficiary" not in mapping)
+    ):
         return "call"
     if "cup" in mapping or "beneficiary" in mapping or "comune" in mapping:
         return "project"
@@ -158,7 +215,7 @@ class CsvLoader:
             reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), dialect)
             previous = 0
             for cells in reader:
-                raw = "\n".join(raw_lines[previous:reader.line_num])
+                raw = "\n".join(raw_lines[previous : reader.line_num])
                 if any(c.strip() for c in cells):
                     rows.append((previous + 1, cells, raw))
                 previous = reader.line_num
@@ -188,8 +245,15 @@ class CsvLoader:
         )
 
     @staticmethod
-    def _record(path: Path, headers: list[str], row: list[str], number: int,
-                mapping: dict[str, int], kind: str, raw: str) -> Block:
+    def _record(
+        path: Path,
+        headers: list[str],
+        row: list[str],
+        number: int,
+        mapping: dict[str, int],
+        kind: str,
+        raw: str,
+    ) -> Block:
         def value(field: str) -> str:
             index = mapping.get(field)
             if index is None or index >= len(row):
@@ -222,20 +286,36 @@ class CsvLoader:
         label = f"Riga {number}"
         if metadata.get("cup"):
             label += f" · CUP {metadata['cup']}"
-        tag = guess_programme(" ".join(str(metadata.get(f, "")) for f in ("programme", "measure")), "")
+        tag = guess_programme(
+            " ".join(str(metadata.get(f, "")) for f in ("programme", "measure")), ""
+        )
         if tag:
             metadata["programme_tag"] = tag
         metadata["record_label"] = label
         metadata["record_title"] = title[:200]
-        return Block(text="\n".join(lines), kind="record", metadata=metadata,
-                     summary=record_summary(metadata))
+        return Block(
+            text="\n".join(lines),
+            kind="record",
+            metadata=metadata,
+            summary=record_summary(metadata),
+        )
 
 
 _SUMMARY_LABELS = {
-    "cup": "CUP", "beneficiary": "Beneficiario", "comune": "Comune", "province": "Provincia",
-    "region": "Regione", "programme": "Programma", "measure": "Misura", "theme": "Tema",
-    "amount_total": "Importo totale", "amount_eu": "Contributo", "status": "Stato",
-    "date_start": "Inizio", "date_end": "Fine", "recipients": "Destinatari",
+    "cup": "CUP",
+    "beneficiary": "Beneficiario",
+    "comune": "Comune",
+    "province": "Provincia",
+    "region": "Regione",
+    "programme": "Programma",
+    "measure": "Misura",
+    "theme": "Tema",
+    "amount_total": "Importo totale",
+    "amount_eu": "Contributo",
+    "status": "Stato",
+    "date_start": "Inizio",
+    "date_end": "Fine",
+    "recipients": "Destinatari",
 }
 
 

@@ -26,7 +26,9 @@ class HtmlLoader:
             tag.decompose()
         body = soup.body or soup
         blocks: list[Block] = []
-        for element in body.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "table", "pre"]):
+        for element in body.find_all(
+            ["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "table", "pre"]
+        ):
             if element.name != "table" and element.find_parent("table"):
                 continue
             if element.name in ("p", "li") and element.find_parent(["li"]) and element.name == "p":
@@ -34,7 +36,10 @@ class HtmlLoader:
             if element.name == "table":
                 rows = []
                 for tr in element.find_all("tr"):
-                    cells = [re.sub(r"\s+", " ", c.get_text(" ")).strip() for c in tr.find_all(["td", "th"])]
+                    cells = [
+                        re.sub(r"\s+", " ", c.get_text(" ")).strip()
+                        for c in tr.find_all(["td", "th"])
+                    ]
                     if any(cells):
                         rows.append(" | ".join(cells))
                 if rows:
@@ -49,5 +54,7 @@ class HtmlLoader:
                 blocks.append(Block(text=text))
         if not blocks:
             raise LoadError("no text found in HTML")
-        title = soup.title.get_text().strip() if soup.title and soup.title.get_text().strip() else None
+        title = (
+            soup.title.get_text().strip() if soup.title and soup.title.get_text().strip() else None
+        )
         return LoadedDocument(title=title, blocks=blocks, warnings=warnings)

@@ -48,7 +48,7 @@ class MarkdownLoader:
                 title = str(data["title"]) if data.get("title") else None
                 metadata = {k: str(v) for k, v in data.items() if isinstance(v, str | int | float)}
             # Blank the front matter but keep line numbers.
-            source = "\n" * source[: front.end()].count("\n") + source[front.end():]
+            source = "\n" * source[: front.end()].count("\n") + source[front.end() :]
         source = _COMMENT.sub(lambda m: "\n" * m.group().count("\n"), source)
         lines = source.split("\n")
         tokens = MarkdownIt("commonmark").enable("table").parse(source)

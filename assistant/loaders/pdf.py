@@ -18,7 +18,9 @@ logging.getLogger("pypdf").setLevel(logging.ERROR)
 logging.getLogger("pdfminer").setLevel(logging.ERROR)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-_BAD_TITLE = re.compile(r"^(microsoft word|untitled|documento\d*|document\d*|\S+\.(docx?|pdf))", re.I)
+_BAD_TITLE = re.compile(
+    r"^(microsoft word|untitled|documento\d*|document\d*|\S+\.(docx?|pdf))", re.I
+)
 
 
 def clean_text(text: str) -> str:
@@ -26,7 +28,10 @@ def clean_text(text: str) -> str:
     return _CONTROL.sub("", text).replace("\u00ad", "")
 
 
-_PAGE_NUMBER = re.compile(r"^\s*(?:-\s*)?(?:pag(?:e|ina)?\.?\s*)?\d{1,4}(?:\s*(?:/|di|of|de)\s*\d{1,4})?(?:\s*-)?\s*$", re.I)
+_PAGE_NUMBER = re.compile(
+    r"^\s*(?:-\s*)?(?:pag(?:e|ina)?\.?\s*)?\d{1,4}(?:\s*(?:/|di|of|de)\s*\d{1,4})?(?:\s*-)?\s*$",
+    re.I,
+)
 
 
 def _line_key(line: str) -> str:
@@ -37,8 +42,14 @@ def strip_running_lines(pages: list[list[str]]) -> list[list[str]]:
     """Remove running headers and footers: lines among the first or last three of a page
     that recur (digits ignored) on many pages, such as `L 231/159 FR Journal officiel ...`."""
     if len(pages) < 4:
-        return [[x for i, x in enumerate(lines) if not ((i < 2 or i >= len(lines) - 2) and _PAGE_NUMBER.match(x))]
-                for lines in pages]
+        return [
+            [
+                x
+                for i, x in enumerate(lines)
+                if not ((i < 2 or i >= len(lines) - 2) and _PAGE_NUMBER.match(x))
+            ]
+            for lines in pages
+        ]
     counts: Counter[str] = Counter()
     for lines in pages:
         edge = {_line_key(x) for x in lines[:3] + lines[-3:] if x.strip()}
@@ -95,7 +106,9 @@ class PdfLoader:
         except LoadError:
             raise
         except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError) as error:
-            raise LoadError(f"corrupt or unreadable PDF ({type(error).__name__}: {error})") from error
+            raise LoadError(
+                f"corrupt or unreadable PDF ({type(error).__name__}: {error})"
+            ) from error
 
     def load(self, path: Path) -> LoadedDocument:
         reader = self._open(path)
@@ -116,7 +129,9 @@ class PdfLoader:
                 text = ""
             page_lines.append(text.split("\n"))
 
-        no_text = [i for i, lines in enumerate(page_lines) if sum(len(x.strip()) for x in lines) < 20]
+        no_text = [
+            i for i, lines in enumerate(page_lines) if sum(len(x.strip()) for x in lines) < 20
+        ]
         ocr_pages: set[int] = set()
         if no_text:
             if self.ocr is not None and self.ocr.available():
@@ -160,7 +175,9 @@ class PdfLoader:
             warnings=warnings,
         )
 
-    def _tables(self, path: Path, page_count: int, skip: set[int], warnings: list[str]) -> dict[int, list[tuple[str, str]]]:
+    def _tables(
+        self, path: Path, page_count: int, skip: set[int], warnings: list[str]
+    ) -> dict[int, list[tuple[str, str]]]:
         """For pages holding real tables: text and tables in vertical order (pdfplumber)."""
         import pdfplumber
 
@@ -181,19 +198,26 @@ class PdfLoader:
                         for table in candidates:
                             x0, t0, x1, t1 = table.bbox
                             if t0 > top:
-                                above = page.within_bbox((0, top, page.width, t0)).extract_text() or ""
+                                above = (
+                                    page.within_bbox((0, top, page.width, t0)).extract_text() or ""
+                                )
                                 parts.append(("text", clean_text(above)))
                             parts.append(("table", clean_text(table_to_text(table.extract()))))
                             top = max(top, t1)
                         if top < page.height:
-                            below = page.within_bbox((0, top, page.width, page.height)).extract_text() or ""
+                            below = (
+                                page.within_bbox((0, top, page.width, page.height)).extract_text()
+                                or ""
+                            )
                             parts.append(("text", clean_text(below)))
                         found[index] = parts
                         for kind, text in parts:
                             if kind == "text" and text.strip():
                                 running.update({_line_key(text.split("\n")[0])})
                     except Exception as error:  # one bad page must not lose the others
-                        warnings.append(f"page {index + 1}: tables not readable ({type(error).__name__})")
+                        warnings.append(
+                            f"page {index + 1}: tables not readable ({type(error).__name__})"
+                        )
                     finally:
                         page.flush_cache()
         except Exception as error:

@@ -1,5 +1,15 @@
-"""Hybrid retrieval: BM25 and dense search, each in the question's language and in the
-equivalent terms of the other languages, fused by reciprocal rank; then optional reranking.
+"""Hybrid retrieval across languages.
+
+1. Candidates: BM25 (SQLite FTS5) for the question's terms and, in each other language of
+   the corpus, for their equivalents; dense neighbours (Chroma) overall and per language;
+   and, when the question names a document ("il bando SEED PA"), that document's passages.
+2. Features: lexical coverage of the question (comparable across languages, see
+   coverage.py) and embedding similarity, standardised within each language (an Italian
+   question is always closer to Italian text, whatever it says).
+3. Fusion: a weighted sum of the two, plus a bonus for the named document; optional
+   cross-encoder reranking of the head.
+
+`bm25` and `dense` modes run one retriever alone (for comparison in benchmarks).
 """
 
 from __future__ import annotations
@@ -11,38 +21,35 @@ from typing import Literal, Protocol
 import numpy as np
 
 from assistant.index import Index
+from assistant.retrieval.coverage import CoverageScorer
 from assistant.retrieval.query import QueryAnalysis, analyse_question
 from assistant.retrieval.terminology import Terminology, load_terminology
 from assistant.schema import Hit, SearchFilters
-from assistant.text_analysis import fold
+from assistant.text_analysis import ANALYSED_LANGUAGES, fold
 
 Mode = Literal["hybrid", "bm25", "dense"]
-CHROMA_FILTER_FIELDS = ("doc_type", "programme", "language", "comune", "workspace")
+NAMED_DOCUMENT_LIMIT = 400
+CHROMA_FILTER_FIELDS = ("doc_type", "programme", "language", "comune", "workspace", "doc_id")
+
+
+@dataclass
+class FusionWeights:
+    lexical: float = 1.0
+    dense: float = 0.3
+    named_document: float = 0.3
+    dense_clip: float = 2.5  # a passage far closer than all others is usually a near-empty hub
+    # how much stronger the named document's name must match than the runner-up's
+    document_margin: float = 1.5
 
 
 class Retriever(Protocol):
-    def retrieve(self, question: str, k: int = 10, filters: SearchFilters | None = None) -> list[Hit]:
-        ...
+    def retrieve(
+        self, question: str, k: int = 10, filters: SearchFilters | None = None
+    ) -> list[Hit]: ...
 
 
 class Reranker(Protocol):
     def score(self, question: str, passages: Sequence[str]) -> list[float]: ...
-
-
-@dataclass
-class RankedList:
-    name: str
-    weight: float
-    ids: list[str]
-    scores: list[float]
-
-
-def reciprocal_rank_fusion(lists: list[RankedList], k: int) -> dict[str, float]:
-    fused: dict[str, float] = {}
-    for ranked in lists:
-        for rank, chunk_id in enumerate(ranked.ids):
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + ranked.weight / (k + rank + 1)
-    return fused
 
 
 def chroma_where(filters: SearchFilters | None) -> dict | None:
@@ -70,15 +77,31 @@ def passes(row: dict, filters: SearchFilters | None) -> bool:
             wanted = {fold(v).strip() for v in values} if field == "comune" else set(values)
             if row.get(field) not in wanted:
                 return False
-    if filters.source and not any(s in row["source"] for s in filters.source):
-        return False
-    return True
+    return not (filters.source and not any(s in row["source"] for s in filters.source))
+
+
+def standardise_by_language(similarities: np.ndarray, languages: list[str]) -> np.ndarray:
+    """z-scores of similarities within each language of the candidates."""
+    out = np.zeros_like(similarities)
+    labels = np.array(languages)
+    for language in set(languages):
+        mask = labels == language
+        values = similarities[mask]
+        spread = values.std() if values.size > 1 else 0.0
+        out[mask] = (values - values.mean()) / (spread + 1e-6) if spread > 0 else 0.0
+    return out
 
 
 class HybridRetriever:
-    def __init__(self, index: Index, terminology: Terminology | None = None,
-                 reranker: Reranker | None = None, mode: Mode = "hybrid",
-                 use_translations: bool = True) -> None:
+    def __init__(
+        self,
+        index: Index,
+        terminology: Terminology | None = None,
+        reranker: Reranker | None = None,
+        mode: Mode = "hybrid",
+        use_translations: bool = True,
+        weights: FusionWeights | None = None,
+    ) -> None:
         self.index = index
         self.settings = index.settings
         if terminology is None and use_translations:
@@ -87,98 +110,189 @@ class HybridRetriever:
         self.terminology = terminology if use_translations else None
         self.reranker = reranker
         self.mode = mode
-
-    # -- the lists -------------------------------------------------------------------
-    def _lexical(self, name: str, terms: list[str], filters: SearchFilters | None, weight: float) -> RankedList:
-        catalog = self.index.catalog
-        rows = catalog.search(terms, self.settings.candidates, filters)
-        by_rowid = catalog.chunks_by_rowid([r for r, _ in rows])
-        ids = [by_rowid[r]["chunk_id"] for r, _ in rows if r in by_rowid]
-        scores = [s for r, s in rows if r in by_rowid]
-        self._rows.update({by_rowid[r]["chunk_id"]: by_rowid[r] for r, _ in rows if r in by_rowid})
-        return RankedList(name, weight, ids, scores)
-
-    def _dense(self, name: str, vector: np.ndarray, filters: SearchFilters | None, weight: float) -> RankedList:
-        found = self.index.vectors.query(vector, self.settings.candidates, chroma_where(filters))
-        rows = self.index.catalog.chunks_by_id([i for i, _ in found if i not in self._rows])
-        self._rows.update(rows)
-        # Vectors whose chunk the catalogue does not hold (an interrupted ingest) are not served.
-        kept = [(i, s) for i, s in found if i in self._rows and passes(self._rows[i], filters)]
-        return RankedList(name, weight, [i for i, _ in kept], [s for _, s in kept])
-
-    def _article_list(self, analysis: QueryAnalysis, filters: SearchFilters | None) -> RankedList | None:
-        """Chunks of the articles the question names (`art. 65`), when it names any."""
-        if not analysis.articles:
-            return None
-        ids: list[str] = []
-        with self.index.catalog.engine.connect() as connection:
-            for article in analysis.articles:
-                rows = connection.exec_driver_sql(
-                    "SELECT c.chunk_id, d.identifiers FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
-                    "WHERE c.section = ? OR c.section LIKE ? ORDER BY c.ordinal LIMIT 200",
-                    (article, f"{article} ›%"),
-                ).all()
-                for chunk_id, identifiers in rows:
-                    if analysis.regulations and not any(r in (identifiers or "") for r in analysis.regulations):
-                        continue
-                    ids.append(chunk_id)
-        rows_by_id = self.index.catalog.chunks_by_id([i for i in ids if i not in self._rows])
-        self._rows.update(rows_by_id)
-        ids = [i for i in ids if i in self._rows and passes(self._rows[i], filters)]
-        return RankedList("article", 1.0, ids[: self.settings.candidates], [1.0] * len(ids))
-
-    def ranked_lists(self, analysis: QueryAnalysis, filters: SearchFilters | None) -> list[RankedList]:
-        lists: list[RankedList] = []
-        if self.mode in ("hybrid", "bm25"):
-            lists.append(self._lexical("bm25", analysis.terms, filters, 1.0))
-            if analysis.translated_terms and self.mode == "hybrid":
-                lists.append(self._lexical("bm25-translated", analysis.terms + analysis.translated_terms, filters, 1.0))
-        if self.mode in ("hybrid", "dense"):
-            texts = [analysis.text]
-            if self.mode == "hybrid":
-                texts += [f"{analysis.text}\n{t}" for t in analysis.translations.values()]
-            vectors = self.index.embedder.embed_queries(texts)
-            for i, vector in enumerate(vectors):
-                name = "dense" if i == 0 else f"dense-{list(analysis.translations)[i - 1]}"
-                lists.append(self._dense(name, vector, filters, 1.0 if i == 0 else 0.5))
-        if self.mode == "hybrid" and (article := self._article_list(analysis, filters)):
-            lists.append(article)
-        return lists
+        self.weights = weights or FusionWeights()
+        self.coverage = CoverageScorer(index.catalog)
+        self._languages: list[str] | None = None
 
     # -- public ----------------------------------------------------------------------
     def analyse(self, question: str) -> QueryAnalysis:
         return analyse_question(question, self.terminology)
 
-    def retrieve(self, question: str, k: int = 10, filters: SearchFilters | None = None) -> list[Hit]:
-        self._rows: dict[str, dict] = {}
+    def retrieve(
+        self, question: str, k: int = 10, filters: SearchFilters | None = None
+    ) -> list[Hit]:
+        if not question.strip():
+            return []
+        catalog = self.index.catalog
+        if catalog.refresh_if_changed():
+            self._languages = None
+        if self.mode == "bm25":
+            return self._bm25_only(question, k, filters)
+        if self.mode == "dense":
+            return self._dense_only(question, k, filters)
         analysis = self.analyse(question)
-        lists = self.ranked_lists(analysis, filters)
-        if self.mode == "hybrid" or len(lists) > 1:
-            fused = reciprocal_rank_fusion(lists, self.settings.rrf_k)
-        else:
-            fused = dict(zip(lists[0].ids, lists[0].scores, strict=False)) if lists else {}
-        order = sorted(fused, key=fused.__getitem__, reverse=True)
-        per_list = {r.name: {i: s for i, s in zip(r.ids, r.scores, strict=False)} for r in lists}
-        hits = [self._hit(i, fused[i], per_list) for i in order if i in self._rows]
+        query_vector = self.index.embedder.embed_queries([question])[0]
+        coverage_query = self.coverage.build(analysis)
+
+        rowids = set(
+            self.coverage.candidates(
+                coverage_query,
+                self.corpus_languages(analysis),
+                analysis.language,
+                filters,
+                self.settings.candidates,
+            )
+        )
+        dense_ids = self._dense_candidates(query_vector, analysis, filters)
+        named = self._named_document(analysis, filters)
+        rows = catalog.chunks_by_rowid(rowids)
+        rows_by_id = {r["chunk_id"]: r for r in rows.values()}
+        rows_by_id.update(catalog.chunks_by_id([i for i in dense_ids if i not in rows_by_id]))
+        if named:
+            named_ids = self._named_candidates(named, coverage_query, query_vector, filters)
+            rows_by_id.update(catalog.chunks_by_id([i for i in named_ids if i not in rows_by_id]))
+        # Vectors whose chunk the catalogue does not hold (an interrupted ingest) never
+        # get here: every candidate is a catalogue row, checked against the filters.
+        candidates = [r for r in rows_by_id.values() if passes(r, filters)]
+        if not candidates:
+            return []
+        lexical = self.coverage.score(coverage_query, [r["rowid"] for r in candidates])
+        vectors = self.index.vectors.get_vectors([r["chunk_id"] for r in candidates])
+        similarity = np.array(
+            [
+                float(vectors[r["chunk_id"]] @ query_vector) if r["chunk_id"] in vectors else 0.0
+                for r in candidates
+            ]
+        )
+        dense_z = np.clip(
+            standardise_by_language(similarity, [r["language"] for r in candidates]),
+            -self.weights.dense_clip,
+            self.weights.dense_clip,
+        )
+        lexical_values = np.array([lexical.get(r["rowid"], 0.0) for r in candidates])
+        lexical_norm = lexical_values / (lexical_values.max() or 1.0)
+        in_named = np.array([1.0 if named and r["doc_id"] == named else 0.0 for r in candidates])
+        w = self.weights
+        fused = w.lexical * lexical_norm + w.dense * dense_z + w.named_document * in_named
+        order = np.argsort(-fused)
+        hits = []
+        for i in order[: max(k, self.settings.rerank_top if self.reranker else k)]:
+            row = candidates[i]
+            hits.append(
+                self._hit(
+                    row,
+                    float(fused[i]),
+                    {
+                        "lexical": float(lexical_values[i]),
+                        "dense": float(similarity[i]),
+                        "dense_z": float(dense_z[i]),
+                        "named_document": float(in_named[i]),
+                    },
+                )
+            )
         if self.reranker is not None and hits:
             hits = self._rerank(question, hits)
         return hits[:k]
 
+    # -- candidates ------------------------------------------------------------------
+    def corpus_languages(self, analysis: QueryAnalysis) -> list[str]:
+        if self._languages is None:
+            with self.index.catalog.engine.connect() as connection:
+                rows = connection.exec_driver_sql("SELECT DISTINCT language FROM chunks").all()
+            self._languages = sorted(r[0] for r in rows if r[0] in ANALYSED_LANGUAGES)
+        return sorted(set(self._languages) | {analysis.language})
+
+    def _dense_candidates(
+        self, vector: np.ndarray, analysis: QueryAnalysis, filters: SearchFilters | None
+    ) -> list[str]:
+        n = self.settings.candidates
+        found = [i for i, _ in self.index.vectors.query(vector, n, chroma_where(filters))]
+        for language in self.corpus_languages(analysis):
+            scoped = (filters or SearchFilters()).narrowed(language=[language])
+            if scoped is not None and language != analysis.language:
+                found += [
+                    i for i, _ in self.index.vectors.query(vector, n // 2, chroma_where(scoped))
+                ]
+        return list(dict.fromkeys(found))
+
+    def _named_document(self, analysis: QueryAnalysis, filters: SearchFilters | None) -> str | None:
+        """The document the question names ("il bando SEED PA"), when one stands out."""
+        terms = analysis.terms + [t for ts in analysis.terms_by_language.values() for t in ts]
+        ranked = self.index.catalog.search_documents(terms, 3, filters)
+        if not ranked:
+            return None
+        second = ranked[1][1] if len(ranked) > 1 else 0.0
+        return ranked[0][0] if ranked[0][1] >= self.weights.document_margin * second else None
+
+    def _named_candidates(
+        self, doc_id: str, query, vector: np.ndarray, filters: SearchFilters | None
+    ) -> list[str]:
+        """All passages of a short named document; the best ones of a long one."""
+        limit = NAMED_DOCUMENT_LIMIT
+        ids = self.index.catalog.chunk_ids_of(doc_id, limit + 1)
+        if len(ids) <= limit:
+            return ids
+        scoped = (filters or SearchFilters()).narrowed(doc_id=[doc_id])
+        lexical = self.index.catalog.search(query.fts_terms(None), self.settings.candidates, scoped)
+        rows = self.index.catalog.chunks_by_rowid([r for r, _ in lexical])
+        dense = self.index.vectors.query(vector, self.settings.candidates, chroma_where(scoped))
+        return [rows[r]["chunk_id"] for r, _ in lexical if r in rows] + [i for i, _ in dense]
+
+    # -- single retrievers (benchmarks) ------------------------------------------------
+    def _bm25_only(self, question: str, k: int, filters: SearchFilters | None) -> list[Hit]:
+        from assistant.text_analysis import analyse_query
+
+        catalog = self.index.catalog
+        found = catalog.search(analyse_query(question), max(k, self.settings.candidates), filters)
+        rows = catalog.chunks_by_rowid([r for r, _ in found])
+        hits = [
+            self._hit(rows[r], s, {"bm25": s})
+            for r, s in found
+            if r in rows and passes(rows[r], filters)
+        ]
+        return hits[:k]
+
+    def _dense_only(self, question: str, k: int, filters: SearchFilters | None) -> list[Hit]:
+        vector = self.index.embedder.embed_queries([question])[0]
+        found = self.index.vectors.query(
+            vector, max(k, self.settings.candidates), chroma_where(filters)
+        )
+        rows = self.index.catalog.chunks_by_id([i for i, _ in found])
+        hits = [
+            self._hit(rows[i], s, {"dense": s})
+            for i, s in found
+            if i in rows and passes(rows[i], filters)
+        ]
+        return hits[:k]
+
+    # -- output ----------------------------------------------------------------------
     def _rerank(self, question: str, hits: list[Hit]) -> list[Hit]:
         top = hits[: self.settings.rerank_top]
         scores = self.reranker.score(question, [h.text for h in top])  # type: ignore[union-attr]
         for hit, score in zip(top, scores, strict=False):
             hit.scores["rerank"] = float(score)
             hit.score = float(score)
-        return sorted(top, key=lambda h: h.score, reverse=True) + hits[len(top):]
+        return sorted(top, key=lambda h: h.score, reverse=True) + hits[len(top) :]
 
-    def _hit(self, chunk_id: str, score: float, per_list: dict[str, dict[str, float]]) -> Hit:
-        row = self._rows[chunk_id]
+    @staticmethod
+    def _hit(row: dict, score: float, scores: dict[str, float]) -> Hit:
         return Hit(
-            chunk_id=chunk_id, doc_id=row["doc_id"], text=row["text"], source=row["source"],
-            title=row["title"], doc_type=row["doc_type"], section=row["section"],
-            section_title=row["section_title"], page=row["page"], page_label=row["page_label"],
-            language=row["language"], score=score,
-            scores={name: values[chunk_id] for name, values in per_list.items() if chunk_id in values},
-            metadata={k: v for k, v in (row["meta"] or {}).items() if isinstance(v, str | int | float | bool)},
+            chunk_id=row["chunk_id"],
+            doc_id=row["doc_id"],
+            text=row["text"],
+            source=row["source"],
+            title=row["title"],
+            doc_type=row["doc_type"],
+            section=row["section"],
+            section_title=row["section_title"],
+            page=row["page"],
+            page_label=row["page_label"],
+            language=row["language"],
+            score=score,
+            scores=scores,
+            metadata={
+                k: v
+                for k, v in (row["meta"] or {}).items()
+                if isinstance(v, str | int | float | bool)
+            },
         )

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 
 from assistant.language import detect_language
 from assistant.retrieval.terminology import Match, Terminology
-from assistant.text_analysis import ANALYSED_LANGUAGES, analyse, analyse_query
+from assistant.text_analysis import ANALYSED_LANGUAGES, analyse, analyse_query, name_variants
 
 # "art. 65", "articolo 65, par. 1", "Article 73(1)", "art. 63(9)"
-_ARTICLE_REF = re.compile(r"\b(?:art(?:icle|icolo|\.)?|artt?\.)\s*(\d{1,3})(?:\s*\((\d{1,2})\))?", re.I)
+_ARTICLE_REF = re.compile(
+    r"\b(?:art(?:icle|icolo|\.)?|artt?\.)\s*(\d{1,3})(?:\s*\((\d{1,2})\))?", re.I
+)
 _REGULATION_REF = re.compile(r"\b(\d{4})/(\d{1,4})\b")
 
 
@@ -21,14 +23,26 @@ class QueryAnalysis:
     terms: list[str]  # lexical terms of the question itself, stemmed in every language
     translated_terms: list[str]  # stems of the equivalent terms in the other languages
     translations: dict[str, str]  # language -> question rendered with equivalent terms
+    terms_by_language: dict[str, list[str]] = field(default_factory=dict)  # phrases per target
+    neutral_terms: list[str] = field(default_factory=list)  # numbers, acronyms, codes
     matches: list[Match] = field(default_factory=list)
     articles: list[str] = field(default_factory=list)  # "Art. 65"
     regulations: list[str] = field(default_factory=list)  # "2021/1060"
 
 
+def _distinct(matches: list[Match]) -> list[Match]:
+    seen: set[str] = set()
+    out = []
+    for match in matches:
+        if match.concept.id not in seen:
+            seen.add(match.concept.id)
+            out.append(match)
+    return out
+
+
 def _render(question: str, matches: list[Match], language: str) -> str:
     """The question's key terms in `language`: preferred equivalents, in question order."""
-    ordered = sorted(matches, key=lambda m: m.start)
+    ordered = _distinct(sorted(matches, key=lambda m: m.start))
     parts = []
     for match in ordered:
         terms = match.concept.terms.get(language) or ()
@@ -37,11 +51,25 @@ def _render(question: str, matches: list[Match], language: str) -> str:
     return " ; ".join(dict.fromkeys(parts))
 
 
+_NEUTRAL = re.compile(r"\b(?:\d[\d.,/%]*|[A-Z][A-Z0-9+.\-]{1,}[A-Z0-9+])\b")
+
+
+def neutral_terms(question: str) -> list[str]:
+    """Numbers, acronyms and codes: the same in every language (FESR is not, but it is in
+    the terminology)."""
+    found: dict[str, None] = {}
+    for match in _NEUTRAL.finditer(question):
+        for term in analyse(match.group(), "en"):
+            found.setdefault(term, None)
+    return list(found)
+
+
 def analyse_question(question: str, terminology: Terminology | None) -> QueryAnalysis:
     language = detect_language(question)
     matches = terminology.find(question) if terminology else []
     translated: dict[str, None] = {}
     translations: dict[str, str] = {}
+    by_language: dict[str, list[str]] = {}
     own = set(analyse_query(question))
     if terminology and matches:
         for target in ANALYSED_LANGUAGES:
@@ -50,15 +78,29 @@ def analyse_question(question: str, terminology: Terminology | None) -> QueryAna
             rendered = _render(question, matches, target)
             if rendered:
                 translations[target] = rendered
-            for match in matches:
+            target_terms: dict[str, None] = {}
+            for match in _distinct(matches):
                 for term in match.concept.terms.get(target, ()):
-                    for stem in analyse(term, target):
+                    stems = analyse(term, target)
+                    if stems:
+                        # A multi-word term is searched as a phrase: "fonds europeen ..." must
+                        # not match every text that says "fonds" somewhere.
+                        target_terms.setdefault(" ".join(stems), None)
+                    for stem in stems:
                         if stem not in own:
                             translated.setdefault(stem, None)
+            by_language[target] = list(target_terms)
     articles = [f"Art. {m.group(1)}" for m in _ARTICLE_REF.finditer(question)]
     regulations = [f"{y}/{n}" for y, n in _REGULATION_REF.findall(question)]
     return QueryAnalysis(
-        text=question, language=language, terms=analyse_query(question),
-        translated_terms=list(translated), translations=translations, matches=matches,
-        articles=list(dict.fromkeys(articles)), regulations=list(dict.fromkeys(regulations)),
+        text=question,
+        language=language,
+        terms=analyse_query(f"{question} {name_variants(question)}"),
+        translated_terms=list(translated),
+        translations=translations,
+        matches=matches,
+        terms_by_language=by_language,
+        neutral_terms=neutral_terms(question),
+        articles=list(dict.fromkeys(articles)),
+        regulations=list(dict.fromkeys(regulations)),
     )

@@ -2,7 +2,8 @@
 
 An Italian question about "stabilità delle operazioni" must also search the French
 "pérennité des opérations" and the English "durability of operations". Terms are matched on
-folded Snowball stems, longest match first, in the language each term belongs to.
+light stems (folded, plural and final vowel removed), longest match first: Snowball stems
+are too aggressive here (Italian "comune" and "comunicazione" share the stem "comun").
 """
 
 from __future__ import annotations
@@ -14,7 +15,35 @@ from pathlib import Path
 
 import yaml
 
-from assistant.text_analysis import ANALYSED_LANGUAGES, analyse
+from assistant.text_analysis import ANALYSED_LANGUAGES, fold, is_stopword, stem, words
+
+
+def light_stems(text: str) -> tuple[str, ...]:
+    """`Pérennité des opérations` -> (`perennit`, `operation`)."""
+    out = []
+    for word in words(text):
+        if is_stopword(word):
+            continue
+        stem = fold(word)
+        if len(stem) > 3 and stem.endswith("s") and not stem.endswith("ss"):
+            stem = stem[:-1]
+        if len(stem) > 4 and stem[-1] in "aeiou":
+            stem = stem[:-1]
+        out.append(stem)
+    return tuple(out)
+
+
+MIN_ROOT = 6
+
+
+def _unique(hits: list[tuple[Concept, str, str]]) -> list[tuple[Concept, str, str]]:
+    seen: set[str] = set()
+    out = []
+    for hit in hits:
+        if hit[0].id not in seen:
+            seen.add(hit[0].id)
+            out.append(hit)
+    return out
 
 
 @dataclass(frozen=True)
@@ -35,15 +64,21 @@ class Match:
 class Terminology:
     def __init__(self, concepts: list[Concept]) -> None:
         self.concepts = concepts
-        # (language, stem tuple) -> concepts; longest phrases first when matching
-        self._index: dict[tuple[str, tuple[str, ...]], list[tuple[Concept, str]]] = {}
+        # light-stem tuple -> (concept, language, term)
+        self._index: dict[tuple[str, ...], list[tuple[Concept, str, str]]] = {}
+        # (language, Snowball stem) of one-word terms, for inflections: cofinanziata ~ cofinanziamento
+        self._roots: dict[tuple[str, str], list[tuple[Concept, str, str]]] = {}
         for concept in concepts:
             for language, terms in concept.terms.items():
                 for term in terms:
-                    stems = tuple(analyse(term, language))
+                    stems = light_stems(term)
                     if stems:
-                        self._index.setdefault((language, stems), []).append((concept, term))
-        self._max_len = max((len(k[1]) for k in self._index), default=0)
+                        self._index.setdefault(stems, []).append((concept, language, term))
+                    if len(stems) == 1 and len(root := stem(words(term)[0], language)) >= MIN_ROOT:
+                        self._roots.setdefault((language, root), []).append(
+                            (concept, language, term)
+                        )
+        self._max_len = max((len(k) for k in self._index), default=0)
 
     @classmethod
     def from_files(cls, *paths: Path) -> Terminology:
@@ -59,26 +94,37 @@ class Terminology:
         return cls(list(concepts.values()))
 
     def find(self, question: str) -> list[Match]:
-        """Concepts named in the question, longest non-overlapping matches per language."""
+        """Every occurrence of a known term in the question, longest non-overlapping matches
+        first; words left over are matched on their Snowball stem (long stems only, so that
+        Italian "comune" does not meet "comunicazione")."""
+        stems = light_stems(question)
+        content = [w for w in words(question) if not is_stopword(w)]
+        covered = [False] * len(stems)
         matches: list[Match] = []
-        seen: set[str] = set()
-        for language in ANALYSED_LANGUAGES:
-            stems = analyse(question, language)
-            covered = [False] * len(stems)
-            for length in range(min(self._max_len, len(stems)), 0, -1):
-                for start in range(0, len(stems) - length + 1):
-                    if any(covered[start:start + length]):
-                        continue
-                    hits = self._index.get((language, tuple(stems[start:start + length])))
-                    if not hits:
-                        continue
-                    for i in range(start, start + length):
-                        covered[i] = True
-                    for concept, term in hits:
-                        if concept.id not in seen:
-                            seen.add(concept.id)
-                            matches.append(Match(concept, language, term, start, length))
-        return matches
+        for length in range(min(self._max_len, len(stems)), 0, -1):
+            for start in range(0, len(stems) - length + 1):
+                if any(covered[start : start + length]):
+                    continue
+                hits = self._index.get(tuple(stems[start : start + length]))
+                if not hits:
+                    continue
+                for i in range(start, start + length):
+                    covered[i] = True
+                matches.extend(
+                    Match(c, lang, term, start, length) for c, lang, term in _unique(hits)
+                )
+        for position, word in enumerate(content[: len(stems)]):
+            if covered[position]:
+                continue
+            hits = []
+            for language in ANALYSED_LANGUAGES:
+                root = stem(word, language)
+                if len(root) >= MIN_ROOT:
+                    hits.extend(self._roots.get((language, root), []))
+            if hits:
+                covered[position] = True
+                matches.extend(Match(c, lang, term, position, 1) for c, lang, term in _unique(hits))
+        return sorted(matches, key=lambda m: m.start)
 
     def equivalents(self, matches: list[Match], languages: tuple[str, ...]) -> dict[str, list[str]]:
         """Terms of the matched concepts in each wanted language, preferred term first."""

@@ -1,0 +1,218 @@
+"""Lexical relevance that compares across languages: the share of the question's
+information a passage covers.
+
+The question is split into groups: each concept the terminology recognises (with all its
+equivalents: Italian "durabilità" ~ French "pérennité des opérations" ~ English
+"durability"), and each other content word. A group weighs its IDF over the whole corpus in
+every language. A passage scores, per group, a saturated frequency of the best alternative
+in its own language (its text, then its headings and its document's names at half weight),
+and the score is the weighted share of the question covered. An Italian call that only
+shares "anni" and "Comune" with a question then ranks below the French article that covers
+its rare, decisive words, which raw BM25 over mixed-language lists cannot tell apart.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from assistant.index.catalog import Catalog
+from assistant.retrieval.query import QueryAnalysis
+from assistant.schema import SearchFilters
+from assistant.text_analysis import ANALYSED_LANGUAGES, analyse, is_stopword, words
+
+Phrase = tuple[str, ...]
+ANY_LANGUAGE = "*"
+_NEUTRAL_WORD = re.compile(r"^(?:\d[\d.,/%]*|[A-Z0-9+.\-]{2,})$")
+CONTEXT_CREDIT = 0.5  # a match in headings or document names, against one in the text
+PART_CREDIT = 0.5  # one word of a multi-word expression found on its own
+
+
+@dataclass
+class TermGroup:
+    weight: float
+    # language -> phrase -> credit (1.0 for a full match)
+    alternatives: dict[str, dict[Phrase, float]] = field(default_factory=dict)
+
+    def phrases(self, language: str) -> dict[Phrase, float]:
+        if language in ANALYSED_LANGUAGES:
+            return self.alternatives.get(language) or self.alternatives.get(ANY_LANGUAGE, {})
+        merged: dict[Phrase, float] = {}
+        for phrases in self.alternatives.values():
+            for phrase, credit in phrases.items():
+                merged[phrase] = max(credit, merged.get(phrase, 0.0))
+        return merged
+
+
+@dataclass
+class CoverageQuery:
+    groups: list[TermGroup]
+    total_weight: float
+    reachable: dict[str, float] = field(default_factory=dict)
+
+    def normaliser(self, language: str) -> float:
+        """sqrt(reachable × total): a passage in another language is judged on the part of
+        the question that can be said in its language, discounted when that part is small."""
+        reach = self.reachable.get(language, self.total_weight)
+        return math.sqrt(reach * self.total_weight) or 1.0
+
+    def fts_terms(self, language: str | None) -> list[str]:
+        """Terms (phrases as `a b`) to fetch candidates in one language (None: every one)."""
+        out: dict[str, None] = {}
+        for group in self.groups:
+            phrases = group.phrases("und") if language is None else group.phrases(language)
+            for phrase, credit in phrases.items():
+                if credit >= 1.0:
+                    out.setdefault(" ".join(phrase), None)
+        return list(out)
+
+
+class CoverageScorer:
+    def __init__(self, catalog: Catalog, k1: float = 1.2, b: float = 0.75) -> None:
+        self.catalog = catalog
+        self.k1, self.b = k1, b
+
+    # -- query side ------------------------------------------------------------------
+    def build(self, analysis: QueryAnalysis) -> CoverageQuery:
+        question_language = analysis.language if analysis.language in ANALYSED_LANGUAGES else None
+        content = [w for w in words(analysis.text) if not is_stopword(w)]
+        own = (question_language,) if question_language else ANALYSED_LANGUAGES
+        stems = [{lang: tuple(analyse(w, lang)) for lang in own} for w in content]
+        frequencies = self.catalog.term_document_frequencies(
+            {t for by_lang in stems for phrase in by_lang.values() for t in phrase}
+        )
+        n = max(1, self.catalog.chunk_count_cached())
+
+        def idf(df: int) -> float:
+            return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+        def weight(phrases: set[Phrase]) -> float:
+            """IDF of a group: chunks holding any alternative, in any language."""
+            members = {t for phrase in phrases for t in phrase}
+            frequencies.update(self.catalog.term_document_frequencies(members - frequencies.keys()))
+            df = sum(min(frequencies.get(t, 0) for t in phrase) for phrase in phrases if phrase)
+            return idf(min(df, n))
+
+        # One group per concept, however many times and words the question names it.
+        covered: dict[int, str] = {}
+        by_concept: dict[str, tuple] = {}
+        for match in analysis.matches:
+            for position in range(match.start, min(match.start + match.length, len(content))):
+                if position not in covered:
+                    covered[position] = match.concept.id
+                    by_concept.setdefault(match.concept.id, (match.concept, set()))[1].add(position)
+
+        groups: list[TermGroup] = []
+        for concept, positions in by_concept.values():
+            group = TermGroup(weight=0.0)
+            for language in ANALYSED_LANGUAGES:
+                phrases = {
+                    p: 1.0
+                    for t in concept.terms.get(language, ())
+                    if (p := tuple(analyse(t, language)))
+                }
+                if language in own:
+                    for run in _runs(sorted(positions), stems, language):
+                        phrases[run] = 1.0
+                        for word in run if len(run) > 1 else ():
+                            phrases.setdefault((word,), PART_CREDIT)
+                group.alternatives[language] = phrases
+            group.weight = weight(
+                {p for ps in group.alternatives.values() for p, c in ps.items() if c >= 1.0}
+            )
+            groups.append(group)
+        for position, word in enumerate(content):
+            if position in covered:
+                continue
+            group = TermGroup(weight=0.0)
+            for language in own:
+                if stems[position][language]:
+                    group.alternatives[language] = {stems[position][language]: 1.0}
+            if _NEUTRAL_WORD.match(word) and (neutral := tuple(analyse(word, "en"))):
+                # numbers, acronyms and codes read the same in every language
+                group.alternatives[ANY_LANGUAGE] = {neutral: 1.0}
+                for language in ANALYSED_LANGUAGES:
+                    group.alternatives.setdefault(language, {})[neutral] = 1.0
+            if not group.alternatives:
+                continue
+            group.weight = weight({p for ps in group.alternatives.values() for p in ps})
+            groups.append(group)
+        total = sum(g.weight for g in groups) or 1.0
+        # What each language can reach: untranslated words are out of reach for the others.
+        reachable = {
+            lang: sum(g.weight for g in groups if g.phrases(lang)) or total
+            for lang in ANALYSED_LANGUAGES
+        }
+        return CoverageQuery(groups, total, reachable)
+
+    # -- passage side ----------------------------------------------------------------
+    def score(self, query: CoverageQuery, rowids: list[int]) -> dict[int, float]:
+        rows = self.catalog.analysed_rows(rowids)
+        average = self.catalog.average_length()
+        scores: dict[int, float] = {}
+        for rowid, (language, body, context) in rows.items():
+            tokens = body.split()
+            positions: dict[str, list[int]] = defaultdict(list)
+            for i, token in enumerate(tokens):
+                positions[token].append(i)
+            context_tokens = context.split()
+            context_positions: dict[str, list[int]] = defaultdict(list)
+            for i, token in enumerate(context_tokens):
+                context_positions[token].append(i)
+            norm = self.k1 * (1 - self.b + self.b * len(tokens) / average)
+            total = 0.0
+            for group in query.groups:
+                best = 0.0
+                for phrase, credit in group.phrases(language).items():
+                    tf = _count(phrase, tokens, positions)
+                    tf += CONTEXT_CREDIT * _count(phrase, context_tokens, context_positions)
+                    if tf:
+                        best = max(best, credit * tf / (tf + norm))
+                total += group.weight * best
+            scores[rowid] = total / query.normaliser(language)
+        return scores
+
+    def candidates(
+        self,
+        query: CoverageQuery,
+        languages: list[str],
+        question_language: str,
+        filters: SearchFilters | None,
+        limit: int,
+    ) -> list[int]:
+        """Row ids worth scoring: BM25 hits for the question's terms in each language."""
+        found: dict[int, None] = {}
+        for language in languages:
+            if language == question_language:
+                scoped, terms = filters, query.fts_terms(None)
+            else:
+                scoped = (filters or SearchFilters()).narrowed(language=[language])
+                if scoped is None:
+                    continue  # the filters exclude this language
+                terms = query.fts_terms(language)
+            for rowid, _ in self.catalog.search(terms, limit, scoped):
+                found.setdefault(rowid, None)
+        return list(found)
+
+
+def _runs(positions: list[int], stems: list[dict[str, Phrase]], language: str) -> list[Phrase]:
+    """Stems of consecutive question words, as phrases: "efficientamento energetico" must be
+    matched as a whole, not by every text that says "energetico"."""
+    runs: list[list[int]] = []
+    for position in positions:
+        if runs and position == runs[-1][-1] + 1:
+            runs[-1].append(position)
+        else:
+            runs.append([position])
+    out = [tuple(s for p in run for s in stems[p][language]) for run in runs]
+    return [r for r in out if r]
+
+
+def _count(phrase: Phrase, tokens: list[str], positions: dict[str, list[int]]) -> int:
+    starts = positions.get(phrase[0], []) if phrase else []
+    if len(phrase) <= 1:
+        return len(starts)
+    length = len(phrase)
+    return sum(1 for s in starts if tuple(tokens[s : s + length]) == phrase)
