@@ -24,7 +24,9 @@ from assistant.structure import (
 from assistant.text_analysis import dehyphenate
 
 TokenCounter = Callable[[str], int]
-HEADER_CHAR_LIMIT = 260
+HEADER_CHAR_LIMIT = 160
+DOC_LABEL_CHARS = 60
+INTRO_CHARS = 120
 
 
 @dataclass
@@ -66,12 +68,9 @@ def _merged_section(units: list[Unit]) -> str:
 
 
 class Chunker:
-    def __init__(
-        self, count_tokens: TokenCounter, max_tokens: int, min_tokens: int, model_max_tokens: int
-    ) -> None:
+    def __init__(self, count_tokens: TokenCounter, max_tokens: int, model_max_tokens: int) -> None:
         self.count = count_tokens
         self.max_tokens = max_tokens
-        self.min_tokens = min_tokens
         self.model_max_tokens = model_max_tokens
         self.splitter = RecursiveCharacterTextSplitter(
             chunk_size=max_tokens,
@@ -119,9 +118,13 @@ class Chunker:
 
     # -- helpers ---------------------------------------------------------------------
     def _header(self, document_title: str, path: list[PathEntry], intro: str | None) -> str:
-        header = f"{document_title[:120]}\n{heading_context(path)}"[:HEADER_CHAR_LIMIT]
+        """Short context for the embedder: every token here is paid once per chunk, and the
+        lexical index already knows the document's names."""
+        anchor = [e for e in path if e.depth < PARAGRAPH_DEPTH][-1:]
+        header = f"{document_title[:DOC_LABEL_CHARS]} | {heading_context(anchor)}"
+        header = header[:HEADER_CHAR_LIMIT]
         if intro:
-            header += f"\n{intro[:200]} …"
+            header += f"\n{intro[:INTRO_CHARS]} …"
         return header
 
     def _intro_for(self, path: list[PathEntry], intros: dict, included: set) -> str | None:

@@ -60,6 +60,14 @@ def fetch_sources(
                 results.append(FetchResult(source.id, False, reason=str(error)))
                 continue
             url = f"{base_url.rstrip('/')}/{source.filename}" if base_url else source.url
+            expected = source.sha256.lower() if source.sha256 else None
+            if expected and target.is_file():
+                present = hashlib.sha256(target.read_bytes()).hexdigest()
+                if present == expected:
+                    results.append(
+                        FetchResult(source.id, True, target, target.stat().st_size, present)
+                    )
+                    continue
             try:
                 response = client.get(url)
                 response.raise_for_status()
@@ -68,7 +76,7 @@ def fetch_sources(
                 continue
             body = response.content
             digest = hashlib.sha256(body).hexdigest()
-            if source.sha256 and digest != source.sha256:
+            if expected and digest != expected:
                 results.append(
                     FetchResult(
                         source.id, False, reason=f"{url}: sha256 {digest} differs from the manifest"

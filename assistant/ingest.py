@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import os
 import queue
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -56,6 +57,23 @@ class PreparedDocument:
     replaces: bool
     warnings: list[str]
     cover: str = ""
+
+
+_QUOTED = re.compile(r"[“\"«]([^”\"»]{3,80})[”\"»]")
+
+
+def name_lines(cover: str) -> str:
+    """Lines of a cover page that name the document: short lines mostly in capitals
+    (`SEED PA`, `BANDO “STRADE VERDI”`) and quoted names."""
+    names = []
+    for line in cover.split("\n"):
+        words_in_line = line.split()
+        letters = [c for c in line if c.isalpha()]
+        if 0 < len(words_in_line) <= 12 and letters:
+            if sum(c.isupper() for c in letters) >= 0.6 * len(letters):
+                names.append(line.strip())
+        names.extend(m.group(1) for m in _QUOTED.finditer(line))
+    return " ".join(names)
 
 
 def sha256_file(path: Path) -> str:
@@ -105,7 +123,6 @@ class Ingestor:
             self._chunker = Chunker(
                 embedder.count_tokens,
                 self.settings.chunk_max_tokens,
-                self.settings.chunk_min_tokens,
                 embedder.max_tokens,
             )
         return self._chunker
@@ -270,7 +287,7 @@ class Ingestor:
             doc_type=kind,
             language=language,
             sha256=sha,
-            identifiers=find_identifiers(full_text),
+            identifiers=find_identifiers(f"{title}\n{full_text}"),
             version=version,
             programme=programme or guess_programme(title, head),
             comune=comune,
@@ -304,7 +321,9 @@ class Ingestor:
                     metadata=draft.metadata,
                 )
             )
-        cover = " ".join(b.text for b in loaded.blocks[:3] if b.kind != "record")[:COVER_CHARS]
+        cover = name_lines(
+            "\n".join(b.text for b in loaded.blocks[:3] if b.kind != "record")[:COVER_CHARS]
+        )
         return PreparedDocument(
             path,
             info,
@@ -338,7 +357,7 @@ class Ingestor:
     @staticmethod
     def _name_terms(item: PreparedDocument) -> list[str]:
         """What a document is called: title, file name (with its spellings), identifiers and
-        the cover page, for questions that name a call ("il bando SEED PA")."""
+        the name-like lines of its cover, for questions that name a call ("il bando SEED PA")."""
         info = item.info
         language = info.language if info.language in ANALYSED_LANGUAGES else "it"
         names = " ".join(

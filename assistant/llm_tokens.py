@@ -64,4 +64,7 @@ def count_llm_tokens(text: str, encoding_name: str = "cl100k_base") -> int:
 def truncate_to_tokens(text: str, limit: int, encoding_name: str = "cl100k_base") -> str:
     enc = encoding(encoding_name)
     tokens = enc.encode(text, disallowed_special=())
-    return text if len(tokens) <= limit else enc.decode(tokens[:limit])
+    if len(tokens) <= limit:
+        return text
+    # A cut inside a multi-byte character would decode to U+FFFD: drop the partial character.
+    return enc.decode_bytes(tokens[:limit]).decode("utf-8", errors="ignore")

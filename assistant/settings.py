@@ -47,9 +47,6 @@ class Settings(BaseSettings):
     chunk_max_tokens: int = Field(
         default=256, description="Upper bound of a chunk in the embedder's own tokens."
     )
-    chunk_min_tokens: int = Field(
-        default=60, description="Consecutive small units are merged up to this size."
-    )
     candidates: int = Field(default=60, description="Hits taken from each retriever before fusion.")
     rrf_k: int = 60
     hnsw_ef_search: int = 400

@@ -146,11 +146,25 @@ class StructureParser:
         self.last_number: dict[int, str] = {}
 
     # -- heading stack ---------------------------------------------------------------
+    def _outranks(self, held: PathEntry, entry: PathEntry) -> bool:
+        """Whether `held` must leave the path when `entry` arrives."""
+        if held.depth >= entry.depth:
+            return True
+        if entry.kind == "article" and held.kind == "annex":
+            return True  # articles never sit inside an annex (a list of annexes came first)
+        if entry.kind == held.kind and entry.kind in ("letter_section", "numbered_section"):
+            # "B.2.3" is not inside "A.1", "6.1" not inside "5": only true prefixes nest.
+            parent = held.label.removeprefix("§ ").rstrip(".") + "."
+            return not entry.label.removeprefix("§ ").startswith(parent)
+        return False
+
     def _push(self, entry: PathEntry) -> None:
         self._close()
-        while self.path and self.path[-1].depth >= entry.depth:
+        while self.path and any(self._outranks(held, entry) for held in self.path[-1:]):
             popped = self.path.pop()
             self.last_number.pop(popped.depth, None)
+        # an entry deeper in the path may still outrank (annex under divisions)
+        self.path = [held for held in self.path if not self._outranks(held, entry)]
         # numbering of finer levels restarts under a new heading
         for depth in [d for d in self.last_number if d > entry.depth]:
             del self.last_number[depth]
@@ -216,15 +230,18 @@ class StructureParser:
             return PathEntry(
                 kind, f"{word.capitalize()} {m.group(2)}", DEPTH[kind], m.group(3).strip()
             )
-        if (m := _ANNEX.match(line)) and (self.path or self.regulation_like):
-            # "ALLEGATO A" atop a call names the document itself, so annexes need context.
-            if m.group(1).isupper() or not m.group(3):
-                return PathEntry(
-                    "annex",
-                    f"{m.group(1).capitalize()} {m.group(2)}",
-                    DEPTH["annex"],
-                    m.group(3).strip(),
-                )
+        # "ALLEGATO A" atop a call names the document itself, so annexes need context.
+        if (
+            (m := _ANNEX.match(line))
+            and (self.path or self.regulation_like)
+            and (m.group(1).isupper() or not m.group(3))
+        ):
+            return PathEntry(
+                "annex",
+                f"{m.group(1).capitalize()} {m.group(2)}",
+                DEPTH["annex"],
+                m.group(3).strip(),
+            )
         if _TOC_LINE.search(line):
             return None
         if m := _LETTER_SECTION.match(line):
@@ -290,9 +307,7 @@ class StructureParser:
         if entry.kind == "numbered_section":
             # Inside a regulation article, "2. TEXT" in capitals is rare; numbered paragraphs win.
             return not self.seen_article or not self.regulation_like
-        if entry.kind == "article" and entry.title and len(entry.title) > 120:
-            return False
-        return True
+        return not (entry.kind == "article" and entry.title and len(entry.title) > 120)
 
     def _marker(self, line: str) -> PathEntry | None:
         """Numbered paragraph, lettered point or roman subpoint, checked against the sequence."""

@@ -16,7 +16,10 @@ class SentenceTransformerEmbedder:
         from assistant.embedders import embedder_id
 
         self.id = embedder_id(f"st:{model}")
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dimension = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        self.dim = int(dimension())
         self.max_tokens = int(self._model.max_seq_length)
         self._tokenizer = self._model.tokenizer
 

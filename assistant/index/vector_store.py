@@ -48,7 +48,14 @@ class ChromaVectorStore:
             },
             metadata={"embedder": embedder_id},
         )
+        self._apply_search_settings(settings)
         self.batch_size = max(1, min(self.client.get_max_batch_size(), 5000))
+
+    def _apply_search_settings(self, settings: Settings) -> None:
+        """ef_search can change on an existing index (get_or_create ignores it then)."""
+        current = (self.collection.configuration or {}).get("hnsw") or {}
+        if current.get("ef_search") != settings.hnsw_ef_search:
+            self.collection.modify(configuration={"hnsw": {"ef_search": settings.hnsw_ef_search}})
 
     def add(self, ids: Sequence[str], vectors: np.ndarray, metadatas: Sequence[dict]) -> None:
         for start in range(0, len(ids), self.batch_size):

@@ -138,8 +138,8 @@ def parse_amount(value: str) -> float | None:
 
 def parse_date(value: str) -> str | None:
     """ISO date from `19/04/2022`, `19/04/22`, `2022-04-19`."""
-    text = value.strip()
-    if m := re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?", text):
+    text = re.sub(r"[ T]\d{1,2}[:.]\d{2}(?:[:.]\d{2})?.*$", "", value.strip())  # drop a time
+    if m := re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text):
         y, mo, d = map(int, m.groups())
     elif m := re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})", text):
         d, mo, y = map(int, m.groups())
@@ -153,23 +153,66 @@ def parse_date(value: str) -> str | None:
 
 
 def map_columns(headers: list[str]) -> dict[str, int]:
-    """Canonical field -> column index, for the columns this file has."""
+    """Canonical field -> column index, for the columns this file has: exact names first,
+    then names that start with a known one ("Importo previsto PNRR" is not "Importo")."""
     normalised = [normalise_header(h) for h in headers]
     mapping: dict[str, int] = {}
     used: set[int] = set()
-    for field, names in FIELDS.items():
-        for name in names:
-            hits = [
-                i
-                for i, h in enumerate(normalised)
-                if h == name or (len(name) > 6 and h.startswith(name))
-            ]
-            free = [i for i in hits if i not in used or field == "comune"]
-            if free:
-                mapping[field] = free[0]
-                used.add(free[0])
-                break
+    for exact in (True, False):
+        for field, names in FIELDS.items():
+            if field in mapping:
+                continue
+            for name in names:
+                hits = [
+                    i
+                    for i, h in enumerate(normalised)
+                    if (h == name if exact else len(name) > 7 and h.startswith(name))
+                ]
+                free = [i for i in hits if i not in used or field == "comune"]
+                if free:
+                    mapping[field] = free[0]
+                    used.add(free[0])
+                    break
     return mapping
+
+
+_LOWER_PARTICLES = {
+    "di",
+    "de",
+    "del",
+    "della",
+    "dei",
+    "degli",
+    "delle",
+    "in",
+    "sul",
+    "sulla",
+    "al",
+    "alla",
+    "e",
+    "d",
+    "l",
+    "da",
+    "dal",
+    "dalla",
+    "sopra",
+    "sotto",
+}
+_ACCENT_APOSTROPHE = {"A'": "À", "E'": "È", "I'": "Ì", "O'": "Ò", "U'": "Ù"}
+
+
+def place_name(value: str) -> str:
+    """`SAN CESARIO DI LECCE` -> `San Cesario di Lecce`; `CEFALU'` -> `Cefalù`."""
+    if not value.isupper():
+        return value
+    for plain, accented in _ACCENT_APOSTROPHE.items():
+        value = re.sub(rf"(?<=[A-Z]{{3}}){plain[0]}'(?=\s|$)", accented, value)
+    words_out = []
+    for i, word in enumerate(re.split(r"(\s+|-|')", value.lower())):
+        if word.strip() and (i == 0 or word not in _LOWER_PARTICLES):
+            word = word[:1].upper() + word[1:]
+        words_out.append(word)
+    return "".join(words_out)
 
 
 def sniff_dialect(sample: str) -> csv.Dialect | type[csv.Dialect]:
@@ -275,7 +318,7 @@ class CsvLoader:
                 if iso:
                     metadata[field] = iso
             elif field in ("comune", "province", "region"):
-                metadata[field] = cell.title() if cell.isupper() else cell
+                metadata[field] = place_name(cell) if len(cell) > 2 else cell
             else:
                 metadata[field] = cell[:300]
         lines = [f"{h}: {c.strip()}" for h, c in zip(headers, row, strict=False) if c.strip()]
@@ -301,21 +344,14 @@ class CsvLoader:
         )
 
 
+# What the embedder sees of a record (the lexical index has every column).
 _SUMMARY_LABELS = {
-    "cup": "CUP",
     "beneficiary": "Beneficiario",
     "comune": "Comune",
-    "province": "Provincia",
-    "region": "Regione",
-    "programme": "Programma",
     "measure": "Misura",
     "theme": "Tema",
-    "amount_total": "Importo totale",
-    "amount_eu": "Contributo",
+    "amount_total": "Importo",
     "status": "Stato",
-    "date_start": "Inizio",
-    "date_end": "Fine",
-    "recipients": "Destinatari",
 }
 
 

@@ -23,9 +23,29 @@ _BAD_TITLE = re.compile(
 )
 
 
+_COMMON_WORDS = frozenset(
+    ["de", "la", "le", "les", "des", "du", "et", "en", "un", "une", "pour", "par", "sur", "au", "aux", "est", "sont", "the", "of", "and", "to", "in", "for", "on", "by", "is", "are", "di", "il", "lo", "gli", "delle", "della", "dei", "per", "con", "che", "non", "una"]
+)
+
+
+def _common_words(line: str) -> int:
+    return sum(1 for w in re.findall(r"[^\W\d_]+", line.casefold()) if w in _COMMON_WORDS)
+
+
+def unreverse(text: str) -> str:
+    """Lines of rotated pages come out backwards (`noitarépooC` for `Coopération`): turn a
+    line around when it reads as words only that way."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        backwards = line[::-1]
+        if _common_words(line) == 0 and _common_words(backwards) >= 2:
+            lines[i] = backwards
+    return "\n".join(lines)
+
+
 def clean_text(text: str) -> str:
-    """Drop control characters and lone surrogates that broken PDFs emit."""
-    return _CONTROL.sub("", text).replace("\u00ad", "")
+    """Drop control characters and lone surrogates that broken PDFs emit; fix backwards lines."""
+    return unreverse(_CONTROL.sub("", text).replace("\u00ad", ""))
 
 
 _PAGE_NUMBER = re.compile(
@@ -34,38 +54,62 @@ _PAGE_NUMBER = re.compile(
 )
 
 
+_NUMBER = re.compile(r"\d[\d.,/]*\d|\d")
+_AMOUNT = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+,\d+")
+
+
 def _line_key(line: str) -> str:
-    return re.sub(r"\d+", "#", re.sub(r"\s+", " ", line.strip().casefold()))
+    """A line with its page numbers and dates blanked; amounts stay, so two body lines that
+    differ only in an amount are not taken for one running header."""
+    text = re.sub(r"\s+", " ", line.strip().casefold())
+    return _NUMBER.sub(lambda m: m.group() if _AMOUNT.fullmatch(m.group()) else "#", text)
+
+
+def _exact_key(line: str) -> str:
+    return "=" + re.sub(r"\s+", " ", line.strip().casefold())
+
+
+def running_keys(pages: list[list[str]]) -> set[str]:
+    """Lines found at the top or bottom of at least two pages in three (four at least): the
+    outermost line with its numbers blanked (`L 231/159 ...`), the next one only verbatim
+    (a two-line header), so that `Scheda intervento n. 3` under a header stays."""
+    if len(pages) < 4:
+        return set()
+    counts: Counter[str] = Counter()
+    for lines in pages:
+        content = [x for x in lines if x.strip()]
+        if not content:
+            continue
+        keys = {_line_key(content[0]), _line_key(content[-1])}
+        keys |= {_exact_key(x) for x in content[1:2] + content[-2:-1]}
+        counts.update(keys)
+    threshold = max(4, -(-2 * len(pages) // 3))
+    return {key for key, n in counts.items() if n >= threshold and len(key) > 1}
+
+
+def drop_edge_lines(
+    lines: list[str], running: set[str], top: bool = True, bottom: bool = True
+) -> list[str]:
+    """Lines without the running headers, footers and page numbers at their edges."""
+    content = [i for i, x in enumerate(lines) if x.strip()]
+    outer = set(content[:1] if top else []) | set(content[-1:] if bottom else [])
+    inner = set(content[1:2] if top else []) | set(content[-2:-1] if bottom else [])
+
+    def running_line(i: int, line: str) -> bool:
+        if i in outer:
+            return _line_key(line) in running or bool(_PAGE_NUMBER.match(line))
+        if i in inner:
+            return _exact_key(line) in running or bool(_PAGE_NUMBER.match(line))
+        return False
+
+    return [x for i, x in enumerate(lines) if not running_line(i, x)]
 
 
 def strip_running_lines(pages: list[list[str]]) -> list[list[str]]:
-    """Remove running headers and footers: lines among the first or last three of a page
-    that recur (digits ignored) on many pages, such as `L 231/159 FR Journal officiel ...`."""
-    if len(pages) < 4:
-        return [
-            [
-                x
-                for i, x in enumerate(lines)
-                if not ((i < 2 or i >= len(lines) - 2) and _PAGE_NUMBER.match(x))
-            ]
-            for lines in pages
-        ]
-    counts: Counter[str] = Counter()
-    for lines in pages:
-        edge = {_line_key(x) for x in lines[:3] + lines[-3:] if x.strip()}
-        counts.update(edge)
-    threshold = max(3, int(0.4 * len(pages)))
-    running = {key for key, n in counts.items() if n >= threshold and len(key) > 1}
-    out = []
-    for lines in pages:
-        keep = []
-        for i, line in enumerate(lines):
-            at_edge = i < 3 or i >= len(lines) - 3
-            if at_edge and (_line_key(line) in running or _PAGE_NUMBER.match(line)):
-                continue
-            keep.append(line)
-        out.append(keep)
-    return out
+    """Remove running headers and footers (such as `L 231/159 FR Journal officiel ...`) and
+    page numbers from the edges of each page."""
+    running = running_keys(pages)
+    return [drop_edge_lines(lines, running) for lines in pages]
 
 
 def _real_table(rows: list[list[str | None]]) -> bool:
@@ -153,7 +197,17 @@ class PdfLoader:
                 )
 
         tables = self._tables(path, page_count, ocr_pages, warnings) if self.extract_tables else {}
-        page_lines = strip_running_lines(page_lines)
+        running = running_keys(page_lines)
+        page_lines = [drop_edge_lines(lines, running) for lines in page_lines]
+        for index, parts in tables.items():
+            # Table pages come from pdfplumber: clean their edges the same way.
+            texts = [i for i, (kind, _) in enumerate(parts) if kind == "text"]
+            for i in texts:
+                kind, text = parts[i]
+                lines = drop_edge_lines(
+                    text.split("\n"), running, top=i == 0, bottom=i == len(parts) - 1
+                )
+                parts[i] = (kind, "\n".join(lines))
 
         blocks: list[Block] = []
         for index, lines in enumerate(page_lines):
@@ -181,7 +235,6 @@ class PdfLoader:
         """For pages holding real tables: text and tables in vertical order (pdfplumber)."""
         import pdfplumber
 
-        running: Counter[str] = Counter()
         found: dict[int, list[tuple[str, str]]] = {}
         try:
             with pdfplumber.open(path, password="") as pdf:
@@ -211,9 +264,6 @@ class PdfLoader:
                             )
                             parts.append(("text", clean_text(below)))
                         found[index] = parts
-                        for kind, text in parts:
-                            if kind == "text" and text.strip():
-                                running.update({_line_key(text.split("\n")[0])})
                     except Exception as error:  # one bad page must not lose the others
                         warnings.append(
                             f"page {index + 1}: tables not readable ({type(error).__name__})"
@@ -223,18 +273,6 @@ class PdfLoader:
         except Exception as error:
             warnings.append(f"tables not extracted ({type(error).__name__}: {error})")
             return {}
-        # Running headers on table pages come from pdfplumber text: drop them the same way.
-        repeated = {k for k, n in running.items() if n >= max(3, len(found) // 2)}
-        for index, parts in found.items():
-            cleaned = []
-            for kind, text in parts:
-                if kind == "text":
-                    lines = text.split("\n")
-                    if lines and _line_key(lines[0]) in repeated:
-                        lines = lines[1:]
-                    text = "\n".join(lines)
-                cleaned.append((kind, text))
-            found[index] = cleaned
         return found
 
     @staticmethod

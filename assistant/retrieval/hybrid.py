@@ -38,6 +38,8 @@ class FusionWeights:
     dense: float = 0.3
     named_document: float = 0.3
     dense_clip: float = 2.5  # a passage far closer than all others is usually a near-empty hub
+    fusion: str = "score"  # "score": weighted sum; "rrf": reciprocal rank over the same lists
+    rrf_k: int = 60
     # how much stronger the named document's name must match than the runner-up's
     document_margin: float = 1.5
 
@@ -78,6 +80,20 @@ def passes(row: dict, filters: SearchFilters | None) -> bool:
             if row.get(field) not in wanted:
                 return False
     return not (filters.source and not any(s in row["source"] for s in filters.source))
+
+
+def reciprocal_rank_fusion(
+    lists: list[tuple[float, np.ndarray]], k: int, mask: list[np.ndarray | None] | None = None
+) -> np.ndarray:
+    """Σ weight / (k + rank) over score lists of the same candidates; a mask limits a list
+    to some candidates (the others get nothing from it)."""
+    fused = np.zeros(len(lists[0][1]))
+    for i, (weight, scores) in enumerate(lists):
+        keep = mask[i] if mask and mask[i] is not None else np.ones(len(scores), dtype=bool)
+        order = [j for j in np.argsort(-scores, kind="stable") if keep[j]]
+        for rank, j in enumerate(order):
+            fused[j] += weight / (k + rank + 1)
+    return fused
 
 
 def standardise_by_language(similarities: np.ndarray, languages: list[str]) -> np.ndarray:
@@ -173,10 +189,22 @@ class HybridRetriever:
         lexical_norm = lexical_values / (lexical_values.max() or 1.0)
         in_named = np.array([1.0 if named and r["doc_id"] == named else 0.0 for r in candidates])
         w = self.weights
-        fused = w.lexical * lexical_norm + w.dense * dense_z + w.named_document * in_named
+        if w.fusion == "rrf":
+            fused = reciprocal_rank_fusion(
+                [
+                    (w.lexical, lexical_norm),
+                    (w.dense, dense_z),
+                    (w.named_document, lexical_norm + in_named * 10),
+                ],
+                w.rrf_k,
+                mask=[None, None, in_named > 0],
+            )
+        else:
+            fused = w.lexical * lexical_norm + w.dense * dense_z + w.named_document * in_named
         order = np.argsort(-fused)
         hits = []
-        for i in order[: max(k, self.settings.rerank_top if self.reranker else k)]:
+        # With a reranker every returned hit is reranked, so all scores compare.
+        for i in order[: max(k, self.settings.rerank_top) if self.reranker else k]:
             row = candidates[i]
             hits.append(
                 self._hit(
