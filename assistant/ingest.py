@@ -69,9 +69,9 @@ def name_lines(cover: str) -> str:
     for line in cover.split("\n"):
         words_in_line = line.split()
         letters = [c for c in line if c.isalpha()]
-        if 0 < len(words_in_line) <= 12 and letters:
-            if sum(c.isupper() for c in letters) >= 0.6 * len(letters):
-                names.append(line.strip())
+        capitals = sum(c.isupper() for c in letters)
+        if 0 < len(words_in_line) <= 12 and letters and capitals >= 0.6 * len(letters):
+            names.append(line.strip())
         names.extend(m.group(1) for m in _QUOTED.finditer(line))
     return " ".join(names)
 

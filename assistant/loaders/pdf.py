@@ -19,7 +19,9 @@ logging.getLogger("pdfminer").setLevel(logging.ERROR)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _BAD_TITLE = re.compile(
-    r"^(microsoft word|untitled|documento\d*|document\d*|\S+\.(docx?|pdf))", re.I
+    r"^(microsoft word|untitled|documento\d*|document\d*|\S+\.(docx?|pdf)|publications office|"
+    r"office des publications|ufficio delle pubblicazioni|presentazione standard di powerpoint)",
+    re.I,
 )
 
 
@@ -62,7 +64,9 @@ def _line_key(line: str) -> str:
     """A line with its page numbers and dates blanked; amounts stay, so two body lines that
     differ only in an amount are not taken for one running header."""
     text = re.sub(r"\s+", " ", line.strip().casefold())
-    return _NUMBER.sub(lambda m: m.group() if _AMOUNT.fullmatch(m.group()) else "#", text)
+    text = _NUMBER.sub(lambda m: m.group() if _AMOUNT.fullmatch(m.group()) else "#", text)
+    # Word order ignored: odd and even pages put the page number on either side.
+    return " ".join(sorted(text.split()))
 
 
 def _exact_key(line: str) -> str:
@@ -199,7 +203,7 @@ class PdfLoader:
         tables = self._tables(path, page_count, ocr_pages, warnings) if self.extract_tables else {}
         running = running_keys(page_lines)
         page_lines = [drop_edge_lines(lines, running) for lines in page_lines]
-        for index, parts in tables.items():
+        for parts in tables.values():
             # Table pages come from pdfplumber: clean their edges the same way.
             texts = [i for i, (kind, _) in enumerate(parts) if kind == "text"]
             for i in texts:
@@ -283,7 +287,7 @@ class PdfLoader:
             meta_title = None
         if isinstance(meta_title, str):
             meta_title = clean_text(meta_title).strip()
-            if len(meta_title) > 8 and not _BAD_TITLE.match(meta_title):
+            if len(meta_title.split()) >= 3 and not _BAD_TITLE.match(meta_title):
                 return meta_title[:200]
         for lines in page_lines[:2]:
             picked: list[str] = []

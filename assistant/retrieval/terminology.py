@@ -137,10 +137,14 @@ class Terminology:
         return out
 
 
+BUNDLED = ("terminology.yaml", "vocabulary.yaml")
+
+
 @lru_cache(maxsize=4)
 def load_terminology(extra: str | None = None) -> Terminology:
-    bundled = resources.files("assistant").joinpath("resources/terminology.yaml")
-    paths = [Path(str(bundled))]
+    """The bundled EU-funds terminology and general vocabulary, plus an office's own file."""
+    root = resources.files("assistant").joinpath("resources")
+    paths = [Path(str(root.joinpath(name))) for name in BUNDLED]
     if extra:
         paths.append(Path(extra))
     return Terminology.from_files(*[p for p in paths if p.exists()])

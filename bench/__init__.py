@@ -1,0 +1,1 @@
+"""Benchmarks: figures measured on this machine, written to docs/benchmarks.md."""
