@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from assistant.schema import DOC_TYPES, SearchFilters
@@ -85,7 +85,8 @@ def ingest(
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        TextColumn("{task.fields[chunks]} chunks"),
+        MofNCompleteColumn(),
+        TextColumn("files, {task.fields[chunks]} chunks embedded"),
         TimeElapsedColumn(),
         console=errors,
         transient=True,
@@ -119,8 +120,12 @@ def ingest(
                 chunks=progress.tasks[0].fields["chunks"] + n,
             )
 
+        def on_plan(total: int) -> None:
+            progress.update(task, total=total)
+
         results = assistant.ingest(
             paths,
+            on_plan=on_plan,
             doc_type=doc_type,
             programme=programme,
             comune=comune,

@@ -58,7 +58,7 @@ class EuroAssist:
         retriever = self.default_retriever
         hits = retriever.retrieve(question, k, filters)
         return build_extractive_answer(
-            question, retriever.analyse(question), hits, self.index.embedder
+            question, retriever.analyse(question), hits, self.index.embedder, retriever.coverage
         )
 
     def documents(self) -> list[DocumentInfo]:

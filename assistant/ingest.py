@@ -170,6 +170,7 @@ class Ingestor:
         on_result: Callable[[FileResult], None] | None = None,
         on_progress: Callable[[str, int], None] | None = None,
         force: bool = False,
+        on_plan: Callable[[int], None] | None = None,
     ) -> list[FileResult]:
         results: list[FileResult] = []
 
@@ -191,6 +192,8 @@ class Ingestor:
                 report(FileResult(str(path), "failed", problem))
             else:
                 todo.append(path)
+        if on_plan:
+            on_plan(len(results) + len(todo))
 
         with self._exclusive():
             prepared: queue.Queue[PreparedDocument | FileResult | None] = queue.Queue(maxsize=2)

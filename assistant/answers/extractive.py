@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from assistant.embedders import Embedder
+from assistant.retrieval.coverage import CoverageScorer
 from assistant.retrieval.query import QueryAnalysis
 from assistant.schema import Hit
 from assistant.text_analysis import ANALYSED_LANGUAGES, analyse
@@ -68,7 +69,7 @@ class _Sentence:
     text: str
     lexical: float = 0.0
     dense: float = 0.0
-    weights: dict = field(default_factory=dict)
+    language: str = "und"
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -102,30 +103,44 @@ def build_extractive_answer(
     analysis: QueryAnalysis,
     hits: list[Hit],
     embedder: Embedder | None,
+    coverage: CoverageScorer | None = None,
     passages: int = 4,
     sentences_per_passage: int = 2,
     key_sentences: int = 3,
 ) -> ExtractiveAnswer:
+    """Key sentences scored by how much of the question they cover (in their own language,
+    through the terminology) and by embedding similarity, weighted by passage rank."""
     chosen = hits[:passages]
     query_terms = set(analysis.terms) | set(analysis.translated_terms)
+    coverage_query = coverage.build(analysis) if coverage is not None else None
     sentences: list[_Sentence] = []
     for number, hit in enumerate(chosen, start=1):
         for start, end in split_sentences(hit.text):
             text = hit.text[start:end]
             terms = _sentence_terms(text, hit.language)
-            overlap = len(terms & query_terms)
-            lexical = overlap / math.sqrt(len(terms) + 1)
-            sentences.append(_Sentence(number, start, end, text, lexical))
+            lexical = len(terms & query_terms) / math.sqrt(len(terms) + 1)
+            sentences.append(_Sentence(number, start, end, text, lexical, language=hit.language))
+    if coverage_query is not None and sentences:
+        headings = {i: f"{h.section} {h.section_title}" for i, h in enumerate(chosen, start=1)}
+        scores = coverage.score_texts(
+            coverage_query, [(s.language, s.text, headings[s.passage]) for s in sentences]
+        )
+        for sentence, score in zip(sentences, scores, strict=True):
+            sentence.lexical = score
     if sentences and embedder is not None:
         vectors = embedder.embed_passages([s.text[:1000] for s in sentences])
         query = embedder.embed_queries([question])[0]
         for sentence, similarity in zip(sentences, vectors @ query, strict=False):
             sentence.dense = float(similarity)
     max_lexical = max((s.lexical for s in sentences), default=0.0) or 1.0
+    dense = np.array([s.dense for s in sentences]) if sentences else np.zeros(0)
+    dense_z = (
+        (dense - dense.mean()) / (dense.std() + 1e-6) if dense.size > 1 else np.zeros_like(dense)
+    )
     scored = []
-    for s in sentences:
+    for s, z in zip(sentences, dense_z, strict=True):
         rank_prior = 1.0 / (1 + 0.15 * (s.passage - 1))
-        score = (0.45 * s.lexical / max_lexical + 0.55 * s.dense) * rank_prior
+        score = (s.lexical / max_lexical + 0.3 * float(z)) * rank_prior
         scored.append((score, s))
     result_passages = [Passage(number=i, hit=h) for i, h in enumerate(chosen, start=1)]
     for passage in result_passages:

@@ -26,7 +26,47 @@ _BAD_TITLE = re.compile(
 
 
 _COMMON_WORDS = frozenset(
-    ["de", "la", "le", "les", "des", "du", "et", "en", "un", "une", "pour", "par", "sur", "au", "aux", "est", "sont", "the", "of", "and", "to", "in", "for", "on", "by", "is", "are", "di", "il", "lo", "gli", "delle", "della", "dei", "per", "con", "che", "non", "una"]
+    [
+        "de",
+        "la",
+        "le",
+        "les",
+        "des",
+        "du",
+        "et",
+        "en",
+        "un",
+        "une",
+        "pour",
+        "par",
+        "sur",
+        "au",
+        "aux",
+        "est",
+        "sont",
+        "the",
+        "of",
+        "and",
+        "to",
+        "in",
+        "for",
+        "on",
+        "by",
+        "is",
+        "are",
+        "di",
+        "il",
+        "lo",
+        "gli",
+        "delle",
+        "della",
+        "dei",
+        "per",
+        "con",
+        "che",
+        "non",
+        "una",
+    ]
 )
 
 

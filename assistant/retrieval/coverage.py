@@ -151,28 +151,54 @@ class CoverageScorer:
     def score(self, query: CoverageQuery, rowids: list[int]) -> dict[int, float]:
         rows = self.catalog.analysed_rows(rowids)
         average = self.catalog.average_length()
-        scores: dict[int, float] = {}
-        for rowid, (language, body, context) in rows.items():
-            tokens = body.split()
-            positions: dict[str, list[int]] = defaultdict(list)
-            for i, token in enumerate(tokens):
-                positions[token].append(i)
-            context_tokens = context.split()
-            context_positions: dict[str, list[int]] = defaultdict(list)
-            for i, token in enumerate(context_tokens):
-                context_positions[token].append(i)
-            norm = self.k1 * (1 - self.b + self.b * len(tokens) / average)
-            total = 0.0
-            for group in query.groups:
-                best = 0.0
-                for phrase, credit in group.phrases(language).items():
-                    tf = _count(phrase, tokens, positions)
-                    tf += CONTEXT_CREDIT * _count(phrase, context_tokens, context_positions)
-                    if tf:
-                        best = max(best, credit * tf / (tf + norm))
-                total += group.weight * best
-            scores[rowid] = total / query.normaliser(language)
-        return scores
+        return {
+            rowid: self._score(query, language, body.split(), context.split(), average)
+            for rowid, (language, body, context) in rows.items()
+        }
+
+    def score_texts(self, query: CoverageQuery, texts: list[tuple[str, str, str]]) -> list[float]:
+        """Coverage of the question by loose texts, e.g. the sentences of a passage:
+        (language, text, context) triples (context: the passage's headings), analysed here."""
+        average = self.catalog.average_length()
+        out = []
+        for language, text, context in texts:
+            analysed_in = language if language in ANALYSED_LANGUAGES else "it"
+            out.append(
+                self._score(
+                    query,
+                    language,
+                    analyse(text, analysed_in),
+                    analyse(context, analysed_in),
+                    average,
+                )
+            )
+        return out
+
+    def _score(
+        self,
+        query: CoverageQuery,
+        language: str,
+        tokens: list[str],
+        context_tokens: list[str],
+        average: float,
+    ) -> float:
+        positions: dict[str, list[int]] = defaultdict(list)
+        for i, token in enumerate(tokens):
+            positions[token].append(i)
+        context_positions: dict[str, list[int]] = defaultdict(list)
+        for i, token in enumerate(context_tokens):
+            context_positions[token].append(i)
+        norm = self.k1 * (1 - self.b + self.b * len(tokens) / average)
+        total = 0.0
+        for group in query.groups:
+            best = 0.0
+            for phrase, credit in group.phrases(language).items():
+                tf = _count(phrase, tokens, positions)
+                tf += CONTEXT_CREDIT * _count(phrase, context_tokens, context_positions)
+                if tf:
+                    best = max(best, credit * tf / (tf + norm))
+            total += group.weight * best
+        return total / query.normaliser(language)
 
     def candidates(
         self,

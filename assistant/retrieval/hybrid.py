@@ -295,12 +295,13 @@ class HybridRetriever:
 
     # -- output ----------------------------------------------------------------------
     def _rerank(self, question: str, hits: list[Hit]) -> list[Hit]:
-        top = hits[: self.settings.rerank_top]
-        scores = self.reranker.score(question, [h.text for h in top])  # type: ignore[union-attr]
-        for hit, score in zip(top, scores, strict=False):
+        scores = self.reranker.score(question, [h.text for h in hits])  # type: ignore[union-attr]
+        if len(scores) != len(hits):
+            raise ValueError(f"the reranker scored {len(scores)} of {len(hits)} passages")
+        for hit, score in zip(hits, scores, strict=True):
             hit.scores["rerank"] = float(score)
             hit.score = float(score)
-        return sorted(top, key=lambda h: h.score, reverse=True) + hits[len(top) :]
+        return sorted(hits, key=lambda h: h.score, reverse=True)
 
     @staticmethod
     def _hit(row: dict, score: float, scores: dict[str, float]) -> Hit:
