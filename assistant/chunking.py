@@ -25,6 +25,7 @@ from assistant.text_analysis import dehyphenate
 
 TokenCounter = Callable[[str], int]
 HEADER_CHAR_LIMIT = 160
+TABLE_EMBED_TOKENS = 128
 DOC_LABEL_CHARS = 60
 INTRO_CHARS = 120
 
@@ -237,6 +238,7 @@ class Chunker:
             label = str(unit.metadata.get("record_label", ""))
             section = " › ".join(p for p in (section, label) if p)
         if unit.kind == "record" or self.count(text) <= self.max_tokens:
+            summary = unit.summary if unit.kind == "record" else self._condense_table(text)
             return [
                 self._finish(
                     text,
@@ -248,7 +250,7 @@ class Chunker:
                     unit.kind,
                     None,
                     dict(unit.metadata),
-                    unit.summary,
+                    summary,
                 )
             ]
         rows = text.split("\n")
@@ -278,6 +280,23 @@ class Chunker:
                 "table",
                 None,
                 dict(unit.metadata),
+                self._condense_table(piece),
             )
             for piece in pieces
         ]
+
+    def _condense_table(self, table: str) -> str:
+        """What the embedder sees of a table: the header and each row's first two cells
+        (criteria, cost items), up to TABLE_EMBED_TOKENS. Number grids cost many tokens and
+        say little to a sentence embedder; the lexical index keeps every cell."""
+        rows = [r for r in table.split("\n") if r.strip()]
+        if not rows or self.count(table) <= TABLE_EMBED_TOKENS:
+            return table
+        lines = [rows[0][:200]]
+        for row in rows[1:]:
+            cells = [c.strip()[:80] for c in row.split(" | ") if c.strip()]
+            line = " | ".join(cells[:2])
+            if not line or self.count("\n".join([*lines, line])) > TABLE_EMBED_TOKENS:
+                break
+            lines.append(line)
+        return "\n".join(lines)

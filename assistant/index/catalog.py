@@ -379,6 +379,21 @@ class Catalog:
                 out[term] = int(row[0]) if row else 0
         return out
 
+    def phrase_document_frequency(self, phrase: tuple[str, ...]) -> int:
+        """Chunks containing the phrase (words adjacent), counted by FTS5 and cached."""
+        if len(phrase) == 1:
+            return self.term_document_frequencies({phrase[0]}).get(phrase[0], 0)
+        key = "phrase:" + " ".join(phrase)
+        if key not in self._stats_cache:
+            with self.engine.connect() as connection:
+                self._stats_cache[key] = int(
+                    connection.exec_driver_sql(
+                        "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
+                        (_fts_quote(" ".join(phrase)),),
+                    ).scalar_one()
+                )
+        return int(self._stats_cache[key])
+
     def chunk_count_cached(self) -> int:
         if "n" not in self._stats_cache:
             self._stats_cache["n"] = self.chunk_count()

@@ -88,12 +88,29 @@ class CoverageScorer:
         def idf(df: int) -> float:
             return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
+        def estimated_df(phrase: Phrase) -> float:
+            """Chunks holding a phrase, estimated from its words as if independent (cheap;
+            too high for words that go together, so it never overrates a phrase)."""
+            missing = set(phrase) - frequencies.keys()
+            frequencies.update(self.catalog.term_document_frequencies(missing))
+            estimate = float(n)
+            for term in phrase:
+                estimate *= frequencies.get(term, 0) / n
+            return estimate
+
         def weight(phrases: set[Phrase]) -> float:
             """IDF of a group: chunks holding any alternative, in any language."""
-            members = {t for phrase in phrases for t in phrase}
-            frequencies.update(self.catalog.term_document_frequencies(members - frequencies.keys()))
-            df = sum(min(frequencies.get(t, 0) for t in phrase) for phrase in phrases if phrase)
-            return idf(min(df, n))
+            return idf(int(min(sum(estimated_df(p) for p in phrases if p), n)))
+
+        def cap_credits(group: TermGroup) -> None:
+            """An alternative gives no more than its own IDF: the question's "stabilità" is
+            worth much, but its stem also matches every "stabilito" (established)."""
+            for phrases in group.alternatives.values():
+                for phrase, credit in phrases.items():
+                    own_idf = idf(int(min(estimated_df(phrase), n)))
+                    phrases[phrase] = (
+                        credit * min(1.0, own_idf / group.weight) if group.weight else credit
+                    )
 
         # One group per concept, however many times and words the question names it.
         covered: dict[int, str] = {}
@@ -119,9 +136,19 @@ class CoverageScorer:
                         for word in run if len(run) > 1 else ():
                             phrases.setdefault((word,), PART_CREDIT)
                 group.alternatives[language] = phrases
-            group.weight = weight(
-                {p for ps in group.alternatives.values() for p, c in ps.items() if c >= 1.0}
+            # A concept weighs what its preferred term is worth where it is most common:
+            # "municipio" is rare, but the concept (comune, commune, municipality) is
+            # everywhere; "stabilità delle operazioni" is rare in every language.
+            preferred = [
+                p
+                for lang in ANALYSED_LANGUAGES
+                if (terms := concept.terms.get(lang)) and (p := tuple(analyse(terms[0], lang)))
+            ]
+            group.weight = min(
+                (idf(min(self.catalog.phrase_document_frequency(p), n)) for p in preferred),
+                default=0.0,
             )
+            cap_credits(group)
             groups.append(group)
         for position, word in enumerate(content):
             if position in covered:
@@ -182,12 +209,8 @@ class CoverageScorer:
         context_tokens: list[str],
         average: float,
     ) -> float:
-        positions: dict[str, list[int]] = defaultdict(list)
-        for i, token in enumerate(tokens):
-            positions[token].append(i)
-        context_positions: dict[str, list[int]] = defaultdict(list)
-        for i, token in enumerate(context_tokens):
-            context_positions[token].append(i)
+        positions = _positions(tokens)
+        context_positions = _positions(context_tokens)
         norm = self.k1 * (1 - self.b + self.b * len(tokens) / average)
         total = 0.0
         for group in query.groups:
@@ -236,9 +259,37 @@ def _runs(positions: list[int], stems: list[dict[str, Phrase]], language: str) -
     return [r for r in out if r]
 
 
+PREFIX = 7  # shared leading letters that make two long stems one word family
+PREFIX_KEY = "\x00"  # entries of the positions map that list long tokens by prefix
+
+
+def _positions(tokens: list[str]) -> dict:
+    positions: dict = defaultdict(list)
+    for i, token in enumerate(tokens):
+        positions[token].append(i)
+    for token in [t for t in positions if len(t) >= PREFIX]:
+        positions.setdefault(PREFIX_KEY + token[:PREFIX], set()).add(token)
+    return positions
+
+
+def _family(stem: str, positions: dict[str, list[int]]) -> list[int]:
+    """Positions of the stem and of its long derivatives or roots (`infrastructur` and
+    `infrastructurel`): the terminology lists one form, texts use the others."""
+    found = list(positions.get(stem, []))
+    if len(stem) >= PREFIX:
+        for token in positions.get(PREFIX_KEY + stem[:PREFIX], ()):
+            if token != stem:
+                shorter, longer = sorted((stem, token), key=len)
+                if longer.startswith(shorter) and len(shorter) >= 0.8 * len(longer):
+                    found.extend(positions[token])
+    return found
+
+
 def _count(phrase: Phrase, tokens: list[str], positions: dict[str, list[int]]) -> int:
-    starts = positions.get(phrase[0], []) if phrase else []
-    if len(phrase) <= 1:
-        return len(starts)
+    if not phrase:
+        return 0
+    if len(phrase) == 1:
+        return len(_family(phrase[0], positions))
+    starts = positions.get(phrase[0], [])
     length = len(phrase)
     return sum(1 for s in starts if tuple(tokens[s : s + length]) == phrase)
