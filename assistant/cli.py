@@ -247,6 +247,15 @@ def remove(
         raise typer.Exit(1)
 
 
+@app.command()
+def reindex() -> None:
+    """Rebuild the BM25 index from the stored chunks (no file is read, nothing re-embedded)."""
+    assistant = _assistant()
+    started = time.perf_counter()
+    count = assistant.ingestor.rebuild_lexical()
+    console.print(f"{count} chunks re-analysed in {time.perf_counter() - started:.1f} s")
+
+
 @app.command("eval")
 def evaluate_command(
     questions: Annotated[

@@ -76,6 +76,24 @@ def name_lines(cover: str) -> str:
     return " ".join(names)
 
 
+def _analysis_language(language: str, fallback: str) -> str:
+    if language in ANALYSED_LANGUAGES:
+        return language
+    return fallback if fallback in ANALYSED_LANGUAGES else "it"
+
+
+def lexical_terms(chunk: Chunk, info: DocumentInfo) -> tuple[list[str], list[str]]:
+    """BM25 terms of a chunk's text and of its context (document title and headings)."""
+    language = _analysis_language(chunk.language, info.language)
+    context = f"{info.title} {chunk.section} {chunk.section_title}"
+    return analyse(chunk.text, language), analyse(context, language)
+
+
+def name_terms(info: DocumentInfo) -> list[str]:
+    names = str(info.metadata.get("names") or info.title)
+    return analyse(f"{names} {name_variants(names)}", _analysis_language(info.language, "it"))
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -235,6 +253,20 @@ class Ingestor:
             producer.join()
         return results
 
+    def rebuild_lexical(self) -> int:
+        """Re-analyse every stored chunk into the BM25 index (after a change of stemming,
+        stop words or terminology), without reading files or embedding anything."""
+        catalog = self.index.catalog
+        rebuilt = 0
+        with self._exclusive():
+            for info in catalog.documents():
+                chunks = catalog.document_chunks(info.doc_id)
+                catalog.replace_terms(
+                    info.doc_id, [(c, *lexical_terms(c, info)) for c in chunks], name_terms(info)
+                )
+                rebuilt += len(chunks)
+        return rebuilt
+
     def remove(self, doc_ids: Iterable[str]) -> int:
         removed = 0
         with self._exclusive():
@@ -358,15 +390,13 @@ class Ingestor:
         return meta
 
     @staticmethod
-    def _name_terms(item: PreparedDocument) -> list[str]:
-        """What a document is called: title, file name (with its spellings), identifiers and
-        the name-like lines of its cover, for questions that name a call ("il bando SEED PA")."""
+    def _names(item: PreparedDocument) -> str:
+        """What a document is called: title, file name, identifiers and the name-like lines
+        of its cover, for questions that name a call ("il bando SEED PA")."""
         info = item.info
-        language = info.language if info.language in ANALYSED_LANGUAGES else "it"
-        names = " ".join(
+        return " ".join(
             [info.title, file_name_words(item.path.name), *info.identifiers, item.cover]
         )
-        return analyse(f"{names} {name_variants(names)}", language)
 
     def _store(
         self, item: PreparedDocument, workspace: str, on_progress: Callable[[str, int], None] | None
@@ -385,16 +415,9 @@ class Ingestor:
             )
             if on_progress:
                 on_progress(str(item.path), len(batch))
-        items = []
-        for chunk in item.chunks:
-            context = f"{item.info.title} {chunk.section} {chunk.section_title}"
-            body_language = (
-                chunk.language if chunk.language in ANALYSED_LANGUAGES else item.info.language
-            )
-            items.append(
-                (chunk, analyse(chunk.text, body_language), analyse(context, body_language))
-            )
+        item.info.metadata["names"] = self._names(item)
+        items = [(chunk, *lexical_terms(chunk, item.info)) for chunk in item.chunks]
         self.index.catalog.replace_document(
-            item.info, items, workspace, item.size, item.mtime, self._name_terms(item)
+            item.info, items, workspace, item.size, item.mtime, name_terms(item.info)
         )
         vectors.delete_document(item.info.doc_id, keep_version=item.info.version)

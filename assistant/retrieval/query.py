@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 
 from assistant.language import detect_language
 from assistant.retrieval.terminology import Match, Terminology
-from assistant.text_analysis import ANALYSED_LANGUAGES, analyse, analyse_query, name_variants
+from assistant.text_analysis import (
+    ANALYSED_LANGUAGES,
+    analyse,
+    analyse_query,
+    is_stopword,
+    name_variants,
+    words,
+)
 
 # "art. 65", "articolo 65, par. 1", "Article 73(1)", "art. 63(9)"
 _ARTICLE_REF = re.compile(
@@ -41,14 +48,27 @@ def _distinct(matches: list[Match]) -> list[Match]:
 
 
 def _render(question: str, matches: list[Match], language: str) -> str:
-    """The question's key terms in `language`: preferred equivalents, in question order."""
-    ordered = _distinct(sorted(matches, key=lambda m: m.start))
-    parts = []
-    for match in ordered:
+    """A word-for-word gloss of the question in `language`: each recognised term replaced by
+    its preferred equivalent, other content words kept (names, numbers, codes)."""
+    content = [w for w in words(question) if not is_stopword(w)]
+    by_start: dict[int, Match] = {}
+    for match in sorted(matches, key=lambda m: (m.start, -m.length)):
+        by_start.setdefault(match.start, match)
+    parts: list[str] = []
+    seen: set[str] = set()
+    position = 0
+    while position < len(content):
+        match = by_start.get(position)
+        if match is None:
+            parts.append(content[position])
+            position += 1
+            continue
         terms = match.concept.terms.get(language) or ()
-        if terms:
+        if terms and match.concept.id not in seen:
             parts.append(terms[0])
-    return " ; ".join(dict.fromkeys(parts))
+        seen.add(match.concept.id)
+        position += max(1, match.length)
+    return " ".join(parts)
 
 
 _NEUTRAL = re.compile(r"\b(?:\d[\d.,/%]*|[A-Z][A-Z0-9+.\-]{1,}[A-Z0-9+])\b")
