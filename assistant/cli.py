@@ -263,6 +263,7 @@ def evaluate_command(
     ],
     k: Annotated[int, typer.Option("-k")] = 10,
     mode: Annotated[str, typer.Option(help="hybrid | bm25 | dense")] = "hybrid",
+    fusion: Annotated[str | None, typer.Option(help="score | rrf (hybrid mode)")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per question")] = False,
 ) -> None:
@@ -271,7 +272,11 @@ def evaluate_command(
 
     if mode not in ("hybrid", "bm25", "dense"):
         raise typer.BadParameter("mode is hybrid, bm25 or dense")
+    if fusion not in (None, "score", "rrf"):
+        raise typer.BadParameter("fusion is score or rrf")
     assistant = _assistant()
+    if fusion:
+        assistant.settings.fusion = fusion
     retriever = assistant.retriever(mode)  # type: ignore[arg-type]
     retriever.retrieve("warm-up", 1)
     report = evaluate(load_questions(questions), lambda q, n: retriever.retrieve(q, n), k)

