@@ -15,15 +15,6 @@ REGULATION = re.compile(
 CUP = re.compile(r"\b[A-Z]\d{2}[A-Z]\d{11}\b")
 
 
-def regulation_to_celex(number: str) -> str | None:
-    """`2021/1060` -> `32021R1060` (only for year/number form used since 2015)."""
-    match = re.fullmatch(r"(\d{4})/(\d{1,4})", number)
-    if not match:
-        return None
-    year, num = match.groups()
-    return f"3{year}R{int(num):04d}"
-
-
 def find_identifiers(text: str, limit: int = 200) -> list[str]:
     """Distinct identifiers in order of first appearance."""
     found: dict[str, None] = {}

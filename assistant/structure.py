@@ -258,15 +258,10 @@ class StructureParser:
             return PathEntry(
                 "letter_section", f"{m.group(1)}.", DEPTH["letter_section"], m.group(2).strip()
             )
-        if (m := _NUMBERED_UPPER.match(line)) and sum(c.isalpha() for c in m.group(2)) >= 4:
-            number = m.group(1)
-            return PathEntry(
-                "numbered_section",
-                f"§ {number}",
-                DEPTH["numbered_section"] + 10 * number.count("."),
-                m.group(2).strip(),
-            )
-        if m := _NUMBERED_TITLE.match(line):
+        m = _NUMBERED_UPPER.match(line)
+        if not (m and sum(c.isalpha() for c in m.group(2)) >= 4):
+            m = _NUMBERED_TITLE.match(line)
+        if m:
             number = m.group(1)
             return PathEntry(
                 "numbered_section",

@@ -346,54 +346,27 @@ class Catalog:
         with self.engine.connect() as connection:
             return dict(connection.execute(select(documents.c.doc_id, documents.c.version)).all())
 
-    def chunks_by_id(self, chunk_ids: Iterable[str]) -> dict[str, dict]:
-        ids = list(chunk_ids)
-        if not ids:
-            return {}
+    def _chunk_rows(self, column, values: list) -> list[dict]:
+        """Chunks with their document's title, selected by chunk id or row id."""
+        if not values:
+            return []
         with self.engine.connect() as connection:
-            rows = (
-                connection.execute(
-                    select(chunks, documents.c.title)
-                    .join(documents, documents.c.doc_id == chunks.c.doc_id)
-                    .where(chunks.c.chunk_id.in_(ids))
-                )
-                .mappings()
-                .all()
+            rows = connection.execute(
+                select(chunks, documents.c.title)
+                .join(documents, documents.c.doc_id == chunks.c.doc_id)
+                .where(column.in_(values))
             )
-        return {r["chunk_id"]: dict(r) for r in rows}
+            return [dict(r) for r in rows.mappings()]
+
+    def chunks_by_id(self, chunk_ids: Iterable[str]) -> dict[str, dict]:
+        return {r["chunk_id"]: r for r in self._chunk_rows(chunks.c.chunk_id, list(chunk_ids))}
 
     def chunks_by_rowid(self, rowids: Iterable[int]) -> dict[int, dict]:
-        ids = list(rowids)
-        if not ids:
-            return {}
-        with self.engine.connect() as connection:
-            rows = (
-                connection.execute(
-                    select(chunks, documents.c.title)
-                    .join(documents, documents.c.doc_id == chunks.c.doc_id)
-                    .where(chunks.c.rowid.in_(ids))
-                )
-                .mappings()
-                .all()
-            )
-        return {r["rowid"]: dict(r) for r in rows}
+        return {r["rowid"]: r for r in self._chunk_rows(chunks.c.rowid, list(rowids))}
 
     def chunk_count(self) -> int:
         with self.engine.connect() as connection:
             return int(connection.execute(text("SELECT count(*) FROM chunks")).scalar_one())
-
-    def document_frequencies(self, terms: list[str]) -> dict[str, int]:
-        """How many chunks contain each term (to drop terms too common to help)."""
-        out: dict[str, int] = {}
-        with self.engine.connect() as connection:
-            for term in terms:
-                out[term] = int(
-                    connection.exec_driver_sql(
-                        "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
-                        (_fts_quote(term),),
-                    ).scalar_one()
-                )
-        return out
 
     def search(
         self,
@@ -576,15 +549,6 @@ class Catalog:
                 clauses.append(f"c.{column} IN ({','.join('?' * len(values))})")
                 params.extend(values)
         return ("AND " + " AND ".join(clauses) + " ") if clauses else "", params
-
-    def allowed_rowids(self, filters: SearchFilters) -> set[int] | None:
-        """Row ids matching the filters (None when there are none)."""
-        where, params = self._filter_sql(filters)
-        if not where:
-            return None
-        sql = "SELECT c.rowid FROM chunks c WHERE 1=1 " + where
-        with self.engine.connect() as connection:
-            return {int(r[0]) for r in connection.exec_driver_sql(sql, tuple(params))}
 
     def stats(self) -> dict[str, object]:
         with self.engine.connect() as connection:

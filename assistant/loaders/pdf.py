@@ -149,13 +149,6 @@ def drop_edge_lines(
     return [x for i, x in enumerate(lines) if not running_line(i, x)]
 
 
-def strip_running_lines(pages: list[list[str]]) -> list[list[str]]:
-    """Remove running headers and footers (such as `L 231/159 FR Journal officiel ...`) and
-    page numbers from the edges of each page."""
-    running = running_keys(pages)
-    return [drop_edge_lines(lines, running) for lines in pages]
-
-
 def _real_table(rows: list[list[str | None]]) -> bool:
     filled_rows = [r for r in rows if sum(1 for c in r if c and c.strip()) >= 2]
     return len(filled_rows) >= 2

@@ -126,16 +126,6 @@ class Terminology:
                 matches.extend(Match(c, lang, term, position, 1) for c, lang, term in _unique(hits))
         return sorted(matches, key=lambda m: m.start)
 
-    def equivalents(self, matches: list[Match], languages: tuple[str, ...]) -> dict[str, list[str]]:
-        """Terms of the matched concepts in each wanted language, preferred term first."""
-        out: dict[str, list[str]] = {lang: [] for lang in languages}
-        for match in matches:
-            for language in languages:
-                for term in match.concept.terms.get(language, ()):
-                    if term not in out[language]:
-                        out[language].append(term)
-        return out
-
 
 BUNDLED = ("terminology.yaml", "vocabulary.yaml")
 
