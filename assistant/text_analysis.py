@@ -39,7 +39,7 @@ STOPWORDS: dict[str, frozenset[str]] = {
         quale quali quando quante quanti quanto quella quelle quelli quello questa
         queste questi questo quindi se sempre si sia siano sono stata state stati stato
         stessa stessi stesso su sugli sui sul sulla sulle sullo sì tale tali tra tutta
-        tutte tutti tutto un una uno vengono venire vi viene è
+        tutte tutti tutto un una uno va vanno vengono venire vi viene è
         """.split()
     ),
     "en": frozenset(

@@ -457,6 +457,10 @@ class Catalog:
                 out.update({int(r[0]): (r[1], r[2], f"{r[3]} {names.get(r[4], '')}") for r in rows})
         return out
 
+    def document_name_terms(self, doc_id: str) -> list[str]:
+        with self.engine.connect() as connection:
+            return self.document_names({doc_id}, connection)[doc_id].split()
+
     def document_names(self, doc_ids: set[str], connection) -> dict[str, str]:
         missing = [d for d in doc_ids if d not in self._names_cache]
         for doc_id in missing:

@@ -26,7 +26,7 @@ from assistant.text_analysis import ANALYSED_LANGUAGES, analyse, is_stopword, wo
 Phrase = tuple[str, ...]
 ANY_LANGUAGE = "*"
 _NEUTRAL_WORD = re.compile(r"^(?:\d[\d.,/%]*|[A-Z0-9+.\-]{2,})$")
-CONTEXT_CREDIT = 0.5  # a match in headings or document names, against one in the text
+CONTEXT_CREDIT = 1.0  # a match in headings or document names, against one in the text
 PART_CREDIT = 0.5  # one word of a multi-word expression found on its own
 
 

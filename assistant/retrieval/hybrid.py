@@ -97,15 +97,26 @@ def reciprocal_rank_fusion(
     return fused
 
 
-def standardise_by_language(similarities: np.ndarray, languages: list[str]) -> np.ndarray:
-    """z-scores of similarities within each language of the candidates."""
+def standardise_by_language(
+    similarities: np.ndarray, groups: list[str], prior: int = 10
+) -> np.ndarray:
+    """z-scores of similarities within each group (language, or the named document). A
+    group's mean and spread are shrunk towards the whole set's by `prior` pseudo-members,
+    so the best of three English passages is not taken for an outlier."""
     out = np.zeros_like(similarities)
-    labels = np.array(languages)
-    for language in set(languages):
-        mask = labels == language
+    if similarities.size == 0:
+        return out
+    labels = np.array(groups)
+    mean_all, var_all = similarities.mean(), similarities.var()
+    for group in set(groups):
+        mask = labels == group
         values = similarities[mask]
-        spread = values.std() if values.size > 1 else 0.0
-        out[mask] = (values - values.mean()) / (spread + 1e-6) if spread > 0 else 0.0
+        n = values.size
+        mean = (values.sum() + prior * mean_all) / (n + prior)
+        var = (((values - mean) ** 2).sum() + prior * (var_all + (mean_all - mean) ** 2)) / (
+            n + prior
+        )
+        out[mask] = (values - mean) / (np.sqrt(var) + 1e-6)
     return out
 
 
@@ -263,7 +274,12 @@ class HybridRetriever:
         if not ranked:
             return None
         second = ranked[1][1] if len(ranked) > 1 else 0.0
-        return ranked[0][0] if ranked[0][1] >= self.weights.document_margin * second else None
+        if ranked[0][1] < self.weights.document_margin * second:
+            return None
+        # A name is two words or more ("bando SEED PA"): one fund's acronym ("FESR") in a
+        # question names no document, however few documents carry it in their title.
+        names = set(self.index.catalog.document_name_terms(ranked[0][0]))
+        return ranked[0][0] if len(names.intersection(terms)) >= 2 else None
 
     def _named_candidates(
         self, doc_id: str, query, vector: np.ndarray, filters: SearchFilters | None
