@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # torch first, pinned: 2.13.0 is the CPU build on this disk; an unpinned torch pulls CUDA (GBs).
 TORCH := torch==2.13.0
-SAMPLE_QUESTION ?= Per quanti anni va garantita la stabilità di un'operazione cofinanziata dal FESR?
+SAMPLE_QUESTION ?= Entro quanti anni il comune deve restituire il contributo se cambia la destinazione di un edificio riqualificato con il FESR?
 
 .PHONY: install system-deps run test lint bench clean
 

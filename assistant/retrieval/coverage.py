@@ -216,10 +216,14 @@ class CoverageScorer:
         for group in query.groups:
             best = 0.0
             for phrase, credit in group.phrases(language).items():
+                # Text and headings are alternatives, not added up: a name repeated in a
+                # cover page must not outweigh the passage that answers.
                 tf = _count(phrase, tokens, positions)
-                tf += CONTEXT_CREDIT * _count(phrase, context_tokens, context_positions)
+                in_context = _count(phrase, context_tokens, context_positions)
                 if tf:
                     best = max(best, credit * tf / (tf + norm))
+                if in_context:
+                    best = max(best, CONTEXT_CREDIT * credit * in_context / (in_context + norm))
             total += group.weight * best
         return total / query.normaliser(language)
 

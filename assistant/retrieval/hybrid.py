@@ -40,7 +40,8 @@ class FusionWeights:
     cited_article: float = 0.5  # passages of an article the question cites ("art. 65")
     dense_clip: float = 2.0  # a passage far closer than all others is usually a near-empty hub
     fusion: str = "rrf"  # "rrf": reciprocal rank over the calibrated lists; "score": weighted sum
-    rrf_k: int = 60
+    rrf_k: int = 10  # sharper than the usual 60: the lists are short and already calibrated
+    language_correction: float = 1.0
     # how much stronger the named document's name must match than the runner-up's
     document_margin: float = 1.5
 
@@ -98,26 +99,23 @@ def reciprocal_rank_fusion(
 
 
 def standardise_by_language(
-    similarities: np.ndarray, groups: list[str], prior: int = 10
+    similarities: np.ndarray, groups: list[str], correction: float = 1.0, min_members: int = 8
 ) -> np.ndarray:
-    """z-scores of similarities within each group (language, or the named document). A
-    group's mean and spread are shrunk towards the whole set's by `prior` pseudo-members,
-    so the best of three English passages is not taken for an outlier."""
-    out = np.zeros_like(similarities)
+    """z-scores of similarities after removing part of each group's offset (language, or the
+    named document): an Italian question sits closer to any Italian text, but only part of
+    that closeness is the language; the rest is relevance. Groups smaller than
+    `min_members` keep their offset."""
     if similarities.size == 0:
-        return out
+        return np.zeros_like(similarities)
     labels = np.array(groups)
-    mean_all, var_all = similarities.mean(), similarities.var()
+    adjusted = similarities.astype(float).copy()
+    overall = similarities.mean()
     for group in set(groups):
         mask = labels == group
-        values = similarities[mask]
-        n = values.size
-        mean = (values.sum() + prior * mean_all) / (n + prior)
-        var = (((values - mean) ** 2).sum() + prior * (var_all + (mean_all - mean) ** 2)) / (
-            n + prior
-        )
-        out[mask] = (values - mean) / (np.sqrt(var) + 1e-6)
-    return out
+        if mask.sum() >= min_members:
+            adjusted[mask] -= correction * (similarities[mask].mean() - overall)
+    spread = adjusted.std()
+    return (adjusted - adjusted.mean()) / spread if spread > 0 else np.zeros_like(adjusted)
 
 
 class HybridRetriever:
@@ -203,6 +201,7 @@ class HybridRetriever:
                     f"doc:{named}" if named and r["doc_id"] == named else r["language"]
                     for r in candidates
                 ],
+                self.weights.language_correction,
             ),
             -self.weights.dense_clip,
             self.weights.dense_clip,
