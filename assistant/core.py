@@ -61,6 +61,28 @@ class EuroAssist:
             question, retriever.analyse(question), hits, self.index.embedder, retriever.coverage
         )
 
+    @cached_property
+    def chat_model(self):
+        """The configured LLM, or None for extractive answers."""
+        from assistant.llm import load_chat_model
+
+        return load_chat_model(self.settings)
+
+    @cached_property
+    def answerer(self):
+        from assistant.answers.grounded import GroundedAnswerer
+
+        return GroundedAnswerer(
+            self.default_retriever, self.index.embedder, self.chat_model, self.settings
+        )
+
+    def answer_stream(self, question: str, history=None, filters: SearchFilters | None = None):
+        """Events of a grounded answer: status, tokens as they come, then the final answer."""
+        return self.answerer.stream(question, history, filters)
+
+    def programmes(self) -> list[str]:
+        return self.index.catalog.programmes()
+
     def documents(self) -> list[DocumentInfo]:
         return self.index.catalog.documents()
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=Path(".euroassist"),
         description="Where the index, manifests and databases live.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the application database (feedback, saved work); "
+        "SQLite in the data dir when unset.",
     )
     chroma_url: str | None = Field(
         default=None,
@@ -63,6 +68,32 @@ class Settings(BaseSettings):
     tables_enabled: bool = True
     max_file_mb: int = 200
     eval_corpus_dir: Path = Path("../shared/corpus-real")
+
+    # -- answers with an LLM ----------------------------------------------------------
+    llm_provider: Literal["auto", "extractive", "llamacpp", "openai"] = Field(
+        default="auto",
+        description="auto: the local model when installed, else an OpenAI-compatible server "
+        "when configured, else extractive answers (no LLM).",
+    )
+    llm_model: Literal["default", "small"] = "default"
+    models_dir: Path = Field(
+        default=Path.home() / ".cache" / "euroassist" / "models",
+        description="Where `euroassist models install` puts GGUF files (shared by data dirs).",
+    )
+    llm_model_path: Path | None = Field(default=None, description="Any other GGUF file.")
+    llm_context_tokens: int = 4096
+    llm_threads: int | None = None
+    llm_timeout_s: float = 120.0
+    answer_max_tokens: int = 400
+    answer_passages: int = 6
+    llm_temperature: float = 0.1
+    openai_base_url: str | None = Field(
+        default=None, description="e.g. http://localhost:8000/v1 (vLLM, llama.cpp server, Ollama)"
+    )
+    openai_model: str = "gpt-4o-mini"
+    openai_api_key: SecretStr | None = Field(
+        default=None, description="EUROASSIST_OPENAI_API_KEY; never logged or shown."
+    )
     terminology_file: Path | None = Field(
         default=None, description="Extra terminology YAML merged with the bundled one."
     )
@@ -78,6 +109,10 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
         return (init_settings, env_settings, toml, file_secret_settings)
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'euroassist.db').resolve()}"
 
     @property
     def index_dir(self) -> Path:

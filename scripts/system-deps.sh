@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Debian packages the assistant and its tests use: Tesseract OCR (Italian, French, English).
+# Debian packages the assistant and its tests use: Tesseract OCR (Italian, French, English)
+# and Chromium (the browser tests of the web page).
 set -euo pipefail
-packages=(tesseract-ocr tesseract-ocr-ita tesseract-ocr-fra)
+packages=(tesseract-ocr tesseract-ocr-ita tesseract-ocr-fra chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

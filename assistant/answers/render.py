@@ -7,6 +7,10 @@ from rich.markup import escape
 
 from assistant.answers.extractive import ExtractiveAnswer
 
+LABELS = {
+    "it": {"sources": "Fonti", "answered_by": "Risposta di"},
+    "en": {"sources": "Sources", "answered_by": "Answered by"},
+}
 _NOT_FOUND = {
     "it": "Nessun passaggio dei documenti indicizzati risponde alla domanda.",
     "en": "No passage of the indexed documents answers the question.",

@@ -554,6 +554,13 @@ class Catalog:
                 params.extend(values)
         return ("AND " + " AND ".join(clauses) + " ") if clauses else "", params
 
+    def programmes(self) -> list[str]:
+        with self.engine.connect() as connection:
+            rows = connection.exec_driver_sql(
+                "SELECT DISTINCT programme FROM chunks WHERE programme IS NOT NULL ORDER BY programme"
+            ).all()
+        return [r[0] for r in rows]
+
     def stats(self) -> dict[str, object]:
         with self.engine.connect() as connection:
             by_type = dict(

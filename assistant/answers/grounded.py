@@ -1,0 +1,358 @@
+"""Grounded answers: retrieve, pack passages within the model's budget, stream an answer that
+cites them, and fall back to the extractive answer when no model can answer."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from assistant.answers.citations import CitationStream
+from assistant.answers.extractive import ExtractiveAnswer, Passage, build_extractive_answer
+from assistant.language import detect_language
+from assistant.llm import ChatMessage, ChatModel, LlmUnavailable
+from assistant.llm_tokens import count_llm_tokens, truncate_to_tokens
+from assistant.prompts import prompt
+from assistant.schema import Hit, SearchFilters
+
+NOT_FOUND_MARK = "NESSUNA_RISPOSTA"
+LANGUAGE_NAMES = {"it": "Italian", "en": "English", "fr": "French"}
+MESSAGES = {
+    "it": {
+        "not_found": "I documenti indicizzati non rispondono a questa domanda. Ecco i passaggi più vicini:",
+        "fallback": "Il modello linguistico non è disponibile ({reason}). Risposta estratta dai documenti:",
+        "extractive": "Dai documenti:",
+    },
+    "en": {
+        "not_found": "The indexed documents do not answer this question. These are the closest passages:",
+        "fallback": "The language model is not available ({reason}). Answer extracted from the documents:",
+        "extractive": "From the documents:",
+    },
+}
+PROMPT_MARGIN = 96  # tokens for chat-template overhead
+
+
+@dataclass
+class Turn:
+    question: str
+    answer: str
+
+
+class GroundedAnswer(BaseModel):
+    question: str
+    standalone_question: str
+    language: str
+    text: str
+    passages: list[Passage] = Field(default_factory=list)
+    cited: list[int] = Field(default_factory=list)
+    found: bool = True
+    provider: str = "extractive"
+    model: str = ""
+    notice: str = ""
+    ttft_s: float | None = None
+    seconds: float = 0.0
+    output_tokens: int = 0
+    sentences: int = 0
+    sentences_cited: int = 0
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        if not self.output_tokens or self.ttft_s is None or self.seconds <= self.ttft_s:
+            return None
+        return self.output_tokens / (self.seconds - self.ttft_s)
+
+    def cited_passages(self) -> list[Passage]:
+        by_number = {p.number: p for p in self.passages}
+        return [by_number[n] for n in self.cited if n in by_number]
+
+
+@dataclass
+class AnswerEvent:
+    kind: str  # "status" | "token" | "final"
+    text: str = ""
+    answer: GroundedAnswer | None = None
+    data: dict = field(default_factory=dict)
+
+
+def answer_language(question: str) -> str:
+    language = detect_language(question)
+    return language if language in MESSAGES else "it"
+
+
+def format_passages(passages: list[Passage]) -> str:
+    return "\n\n".join(f"[{p.number}] {p.hit.citation()}\n{p.hit.text.strip()}" for p in passages)
+
+
+class GroundedAnswerer:
+    def __init__(self, retriever, embedder, chat: ChatModel | None, settings) -> None:
+        self.retriever = retriever
+        self.embedder = embedder
+        self.chat = chat
+        self.settings = settings
+        self.system = prompt("answer_system", "language_name", "not_found")
+        self.user = prompt("answer_user", "passages", "question", "language_name")
+        self.condense = prompt("condense_question", "history", "question", "language_name")
+
+    # -- public ----------------------------------------------------------------------
+    def answer(
+        self, question: str, history: list[Turn] | None = None, filters: SearchFilters | None = None
+    ) -> GroundedAnswer:
+        final = None
+        for event in self.stream(question, history, filters):
+            if event.kind == "final":
+                final = event.answer
+        assert final is not None
+        return final
+
+    def stream(
+        self, question: str, history: list[Turn] | None = None, filters: SearchFilters | None = None
+    ) -> Iterator[AnswerEvent]:
+        started = time.perf_counter()
+        language = answer_language(question)
+        standalone = self.standalone_question(question, history or [], language)
+        if standalone != question:
+            yield AnswerEvent("status", standalone, data={"rewritten": standalone})
+        hits = self.retriever.retrieve(standalone, self.settings.answer_passages, filters)
+        if not hits:
+            text = MESSAGES[language]["not_found"].rsplit(".", 1)[0] + "."
+            yield AnswerEvent("token", text)
+            yield AnswerEvent(
+                "final",
+                answer=GroundedAnswer(
+                    question=question,
+                    standalone_question=standalone,
+                    language=language,
+                    text=text,
+                    found=False,
+                    seconds=time.perf_counter() - started,
+                ),
+            )
+            return
+        if self.chat is None:
+            yield from self._extractive(question, standalone, language, hits, started, "")
+            return
+        try:
+            yield from self._generate(question, standalone, language, hits, started)
+        except LlmUnavailable as error:
+            notice = MESSAGES[language]["fallback"].format(reason=_short(str(error)))
+            yield from self._extractive(question, standalone, language, hits, started, notice)
+
+    def standalone_question(self, question: str, history: list[Turn], language: str) -> str:
+        """A follow-up ("e per le regioni in transizione?") made self-contained."""
+        if not history:
+            return question
+        last = history[-1].question
+        if self.chat is None:
+            return f"{last} {question}"  # extractive: the previous question's terms help
+        transcript = "\n".join(
+            f"User: {t.question}\nAssistant: {truncate_to_tokens(t.answer, 200)}"
+            for t in history[-3:]
+        )
+        messages = [
+            ChatMessage(
+                "user",
+                self.condense.render(
+                    history=transcript, question=question, language_name=LANGUAGE_NAMES[language]
+                ),
+            )
+        ]
+        try:
+            rewritten = "".join(self.chat.stream(messages, max_tokens=80, temperature=0.0))
+        except LlmUnavailable:
+            return f"{last} {question}"
+        rewritten = (
+            rewritten.strip().splitlines()[0].strip().strip('"') if rewritten.strip() else ""
+        )
+        return rewritten if 3 <= len(rewritten) <= 500 else f"{last} {question}"
+
+    # -- extractive ------------------------------------------------------------------
+    def _extractive(
+        self,
+        question: str,
+        standalone: str,
+        language: str,
+        hits: list[Hit],
+        started: float,
+        notice: str,
+    ) -> Iterator[AnswerEvent]:
+        extractive: ExtractiveAnswer = build_extractive_answer(
+            standalone,
+            self.retriever.analyse(standalone),
+            hits,
+            self.embedder,
+            self.retriever.coverage,
+        )
+        lines = [notice or MESSAGES[language]["extractive"]]
+        lines += [f"- {s.text} [{s.passage}]" for s in extractive.key_sentences]
+        text = "\n".join(lines)
+        for line in text.splitlines(keepends=True):
+            yield AnswerEvent("token", line)
+        cited = list(dict.fromkeys(s.passage for s in extractive.key_sentences))
+        yield AnswerEvent(
+            "final",
+            answer=GroundedAnswer(
+                question=question,
+                standalone_question=standalone,
+                language=language,
+                text=text,
+                passages=extractive.passages,
+                cited=cited,
+                found=extractive.found,
+                provider="extractive",
+                notice=notice,
+                seconds=time.perf_counter() - started,
+                sentences=len(extractive.key_sentences),
+                sentences_cited=len(extractive.key_sentences),
+            ),
+        )
+
+    # -- generative ------------------------------------------------------------------
+    def pack(self, question: str, language: str, hits: list[Hit]) -> list[Passage]:
+        """As many passages as fit the model's context, best first (tiktoken counts)."""
+        chat = self.chat
+        assert chat is not None
+        fixed = count_llm_tokens(
+            self.system.render(language_name=LANGUAGE_NAMES[language], not_found=NOT_FOUND_MARK)
+            + self.user.render(
+                passages="", question=question, language_name=LANGUAGE_NAMES[language]
+            )
+        )
+        budget = chat.context_window - self.settings.answer_max_tokens - fixed - PROMPT_MARGIN
+        passages: list[Passage] = []
+        for hit in hits:
+            number = len(passages) + 1
+            cost = count_llm_tokens(format_passages([Passage(number=number, hit=hit)])) + 4
+            if cost > budget:
+                if not passages:  # the best passage always goes in, cut to the budget
+                    text = truncate_to_tokens(hit.text, max(64, budget - 64))
+                    passages.append(
+                        Passage(number=number, hit=hit.model_copy(update={"text": text}))
+                    )
+                break
+            budget -= cost
+            passages.append(Passage(number=number, hit=hit))
+        return passages
+
+    def _generate(
+        self, question: str, standalone: str, language: str, hits: list[Hit], started: float
+    ) -> Iterator[AnswerEvent]:
+        chat = self.chat
+        assert chat is not None
+        passages = self.pack(standalone, language, hits)
+        messages = [
+            ChatMessage(
+                "system",
+                self.system.render(
+                    language_name=LANGUAGE_NAMES[language], not_found=NOT_FOUND_MARK
+                ),
+            ),
+            ChatMessage(
+                "user",
+                self.user.render(
+                    passages=format_passages(passages),
+                    question=question,
+                    language_name=LANGUAGE_NAMES[language],
+                ),
+            ),
+        ]
+        citations = CitationStream(len(passages), self._supporter(passages))
+        pieces: list[str] = []
+        shown: list[str] = []
+        first: float | None = None
+        held = ""  # the opening text, until it cannot be the not-found mark any more
+        for piece in chat.stream(
+            messages, self.settings.answer_max_tokens, self.settings.llm_temperature
+        ):
+            if first is None:
+                first = time.perf_counter() - started
+            pieces.append(piece)
+            if held is not None:
+                held += piece
+                if NOT_FOUND_MARK.startswith(held.strip()) or NOT_FOUND_MARK in held:
+                    continue
+                piece, held = held, None
+            for out in citations.feed(piece):
+                shown.append(out)
+                yield AnswerEvent("token", out)
+        raw = "".join(pieces)
+        if NOT_FOUND_MARK in raw or not raw.strip():
+            yield from self._not_found(
+                question, standalone, language, passages, started, first, raw, chat
+            )
+            return
+        if held:
+            for out in citations.feed(held):
+                shown.append(out)
+                yield AnswerEvent("token", out)
+        for out in citations.close():
+            shown.append(out)
+            yield AnswerEvent("token", out)
+        text = "".join(shown).strip()
+        yield AnswerEvent(
+            "final",
+            answer=GroundedAnswer(
+                question=question,
+                standalone_question=standalone,
+                language=language,
+                text=text,
+                passages=passages,
+                cited=citations.cited,
+                provider=chat.provider,
+                model=chat.model,
+                ttft_s=first,
+                seconds=time.perf_counter() - started,
+                output_tokens=count_llm_tokens(raw),
+                sentences=citations.sentences,
+                sentences_cited=citations.sentences_cited,
+            ),
+        )
+
+    def _not_found(self, question, standalone, language, passages, started, first, raw, chat):
+        text = MESSAGES[language]["not_found"]
+        yield AnswerEvent("token", text)
+        yield AnswerEvent(
+            "final",
+            answer=GroundedAnswer(
+                question=question,
+                standalone_question=standalone,
+                language=language,
+                text=text,
+                passages=passages[:3],
+                cited=[],
+                found=False,
+                provider=chat.provider,
+                model=chat.model,
+                ttft_s=first,
+                seconds=time.perf_counter() - started,
+                output_tokens=count_llm_tokens(raw),
+            ),
+        )
+
+    def _supporter(self, passages: list[Passage]):
+        """For a sentence written without a marker: the passage it paraphrases, if one clearly
+        does (embedding similarity, and the figures they share)."""
+        if self.embedder is None or not passages:
+            return None
+        vectors = self.embedder.embed_passages([p.hit.text[:2000] for p in passages])
+
+        def support(sentence: str) -> int | None:
+            query = self.embedder.embed_queries([sentence])[0]
+            similarity = vectors @ query
+            numbers = set(re.findall(r"\d+(?:[.,]\d+)?", sentence))
+            for i, passage in enumerate(passages):
+                if numbers & set(re.findall(r"\d+(?:[.,]\d+)?", passage.hit.text)):
+                    similarity[i] += 0.03
+            best = int(np.argmax(similarity))
+            ordered = np.sort(similarity)[::-1]
+            margin = ordered[0] - (ordered[1] if len(ordered) > 1 else 0.0)
+            return best + 1 if ordered[0] >= 0.80 or margin >= 0.03 else None
+
+        return support
+
+
+def _short(reason: str, limit: int = 160) -> str:
+    return reason if len(reason) <= limit else reason[: limit - 1] + "…"

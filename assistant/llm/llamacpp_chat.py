@@ -1,0 +1,28 @@
+"""A local GGUF model in-process through llama-cpp-python (LangChain's ChatLlamaCpp)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from assistant.lazy_import import require
+from assistant.llm.langchain_chat import LangChainChat
+
+
+def llamacpp_chat(
+    model_path: Path, context_window: int, threads: int | None = None
+) -> LangChainChat:
+    require("llama_cpp", extra="local-llm", package="llama-cpp-python")
+    from langchain_community.chat_models import ChatLlamaCpp
+
+    if not model_path.is_file():
+        raise FileNotFoundError(f"no model at {model_path}: run `euroassist models install`")
+    chat = ChatLlamaCpp(
+        model_path=str(model_path),
+        n_ctx=context_window,
+        n_threads=threads or os.cpu_count() or 2,
+        n_batch=256,
+        verbose=False,
+        streaming=True,
+    )
+    return LangChainChat("llamacpp", model_path.name, context_window, chat)

@@ -1,0 +1,230 @@
+"""The web chat (Gradio). It calls the library (`assistant`) only: no index, parser or
+model code lives here."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import tempfile
+import time
+from pathlib import Path
+
+import gradio as gr
+
+from assistant.answers.grounded import GroundedAnswer, Turn
+from assistant.core import EuroAssist
+from assistant.feedback import FeedbackStore
+from assistant.schema import DOC_TYPES, SearchFilters
+
+UPLOAD_TYPES = [".pdf", ".docx", ".csv", ".md", ".txt", ".html"]
+TEXTS = {
+    "title": "euroassist — fondi UE per i comuni",
+    "intro": "Domande su regolamenti, bandi e progetti: ogni risposta cita documento, articolo e pagina.",
+    "question": "Domanda",
+    "placeholder": "Es. Per quanti anni va garantita la stabilità di un'operazione FESR?",
+    "send": "Chiedi",
+    "clear": "Nuova conversazione",
+    "filters": "Filtri",
+    "doc_type": "Tipo di documento",
+    "programme": "Programma",
+    "upload": "Aggiungi documenti all'indice (PDF, DOCX, CSV, …)",
+    "add": "Indicizza",
+    "export": "Esporta la risposta (Markdown)",
+    "comment": "Commento sul giudizio (facoltativo, prima di 👍/👎)",
+    "feedback_export": "Esporta i giudizi (JSONL)",
+    "sources": "Fonti",
+    "answered_by": "Risposta di",
+    "rewritten": "Domanda riformulata",
+}
+
+
+def source_title(number: int, hit) -> str:
+    return f"[{number}] {hit.citation()}"
+
+
+def answer_messages(answer: GroundedAnswer) -> list[dict]:
+    """The answer, then one collapsible message per source (expands to the passage)."""
+    passages = answer.cited_passages() or (answer.passages[:3] if not answer.found else [])
+    footer = f"{TEXTS['answered_by']}: {answer.provider} {answer.model}".strip()
+    if answer.ttft_s is not None:
+        footer += f" · primo token dopo {answer.ttft_s:.1f} s"
+    messages = [
+        {"role": "assistant", "content": f"{answer.text}\n\n<sub>{html.escape(footer)}</sub>"}
+    ]
+    for passage in passages:
+        messages.append(
+            {
+                "role": "assistant",
+                "content": passage.hit.text,
+                "metadata": {"title": source_title(passage.number, passage.hit), "status": "done"},
+            }
+        )
+    return messages
+
+
+def answer_markdown(answer: GroundedAnswer) -> str:
+    lines = [f"# {answer.question}", "", answer.text, "", f"## {TEXTS['sources']}", ""]
+    for passage in answer.cited_passages() or answer.passages:
+        lines += [
+            f"[{passage.number}] {passage.hit.citation()}",
+            "",
+            "> " + passage.hit.text.replace("\n", "\n> "),
+            "",
+        ]
+    lines.append(f"*{TEXTS['answered_by']}: {answer.provider} {answer.model}*")
+    return "\n".join(lines)
+
+
+def build_app(assistant: EuroAssist) -> gr.Blocks:
+    feedback = FeedbackStore(assistant.settings.database)
+    export_dir = Path(tempfile.mkdtemp(prefix="euroassist-export-"))
+    model = assistant.chat_model
+    model_label = (
+        "estrattivo (nessun LLM)" if model is None else f"{model.provider} · {model.model}"
+    )
+
+    with gr.Blocks(title="euroassist") as app:
+        gr.Markdown(f"## {TEXTS['title']}\n{TEXTS['intro']}  \n<sub>Modello: {model_label}</sub>")
+        answers = gr.State([])  # GroundedAnswer per answer message, for feedback and export
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(
+                    elem_id="chat",
+                    height=560,
+                    buttons=["copy", "copy_all"],
+                    feedback_options=("Like", "Dislike"),
+                    label="Chat",
+                )
+                question = gr.Textbox(
+                    label=TEXTS["question"],
+                    placeholder=TEXTS["placeholder"],
+                    elem_id="question",
+                    lines=2,
+                )
+                with gr.Row():
+                    send = gr.Button(TEXTS["send"], variant="primary", elem_id="send")
+                    clear = gr.Button(TEXTS["clear"])
+                comment = gr.Textbox(label=TEXTS["comment"], lines=1)
+                with gr.Row():
+                    export = gr.DownloadButton(TEXTS["export"], visible=False)
+                    feedback_button = gr.Button(TEXTS["feedback_export"])
+                    feedback_file = gr.File(visible=False, label="feedback.jsonl")
+            with gr.Column(scale=1):
+                gr.Markdown(f"### {TEXTS['filters']}")
+                doc_type = gr.CheckboxGroup(list(DOC_TYPES), label=TEXTS["doc_type"])
+                programme = gr.Dropdown(
+                    assistant.programmes(),
+                    multiselect=True,
+                    label=TEXTS["programme"],
+                    allow_custom_value=True,
+                )
+                upload = gr.File(
+                    label=TEXTS["upload"], file_count="multiple", file_types=UPLOAD_TYPES
+                )
+                add = gr.Button(TEXTS["add"])
+                upload_log = gr.Markdown(elem_id="upload-log")
+
+        def respond(message: str, history: list, stored: list, types: list, programmes: list):
+            if not message or not message.strip():
+                yield history, stored, gr.update()
+                return
+            filters = SearchFilters(doc_type=types or None, programme=programmes or None)
+            turns = [Turn(a.question, a.text) for a in stored]
+            history = [
+                *history,
+                {"role": "user", "content": message},
+                {"role": "assistant", "content": ""},
+            ]
+            text = ""
+            for event in assistant.answer_stream(
+                message, turns, None if filters.is_empty() else filters
+            ):
+                if event.kind == "status":
+                    history[-1]["content"] = f"*{TEXTS['rewritten']}: {event.text}*\n\n"
+                elif event.kind == "token":
+                    text += event.text
+                    history[-1]["content"] = text
+                    yield history, stored, gr.update()
+                else:
+                    answer = event.answer
+                    history = history[:-1] + answer_messages(answer)
+                    stored = [*stored, answer]
+                    path = export_dir / f"risposta-{int(time.time() * 1000)}.md"
+                    path.write_text(answer_markdown(answer), encoding="utf-8")
+                    yield history, stored, gr.update(value=str(path), visible=True)
+
+        def rate(history: list, stored: list, note: str, data: gr.LikeData):
+            """A thumb on an answer message: find the answer it belongs to and store it."""
+            answer_index = (
+                sum(
+                    1
+                    for m in history[: data.index + 1]
+                    if m["role"] == "assistant" and not (m.get("metadata") or {}).get("title")
+                )
+                - 1
+            )
+            if 0 <= answer_index < len(stored):
+                liked = data.liked if isinstance(data.liked, bool) else data.liked == "Like"
+                feedback.add(stored[answer_index], 1 if liked else -1, note or "")
+                return ""
+            return note
+
+        def export_feedback():
+            path = export_dir / "feedback.jsonl"
+            path.write_text(feedback.export_jsonl(), encoding="utf-8")
+            return gr.update(value=str(path), visible=True)
+
+        def add_files(files, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
+            if not files:
+                return "Nessun file scelto."
+            paths = [Path(f if isinstance(f, str) else f.name) for f in files]
+            lines = []
+            done = 0
+
+            def on_result(result):
+                nonlocal done
+                done += 1
+                progress(done / len(paths), desc=Path(result.path).name)
+                name = Path(result.path).name
+                if result.status == "failed":
+                    lines.append(f"- ❌ **{name}**: {result.reason}")
+                else:
+                    lines.append(f"- ✅ **{name}**: {result.status}, {result.chunks} passaggi")
+
+            progress(0, desc="indicizzazione")
+            assistant.ingest(paths, on_result=on_result)
+            return "\n".join(lines)
+
+        inputs = [question, chatbot, answers, doc_type, programme]
+        outputs = [chatbot, answers, export]
+        send.click(respond, inputs, outputs).then(lambda: "", None, question)
+        question.submit(respond, inputs, outputs).then(lambda: "", None, question)
+        clear.click(lambda: ([], [], gr.update(visible=False)), None, outputs)
+        chatbot.like(rate, [chatbot, answers, comment], comment)
+        feedback_button.click(export_feedback, None, feedback_file)
+        add.click(add_files, upload, upload_log)
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="euroassist web chat")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=7860)
+    args = parser.parse_args(argv)
+    serve(EuroAssist(), args.host, args.port)
+
+
+def serve(assistant: EuroAssist, host: str, port: int, block: bool = True):
+    app = build_app(assistant)
+    app.queue(default_concurrency_limit=1)  # one local model: answers one at a time
+    return app.launch(
+        server_name=host,
+        server_port=port,
+        prevent_thread_lock=not block,
+        show_error=True,
+        max_file_size=f"{assistant.settings.max_file_mb}mb",
+    )
+
+
+if __name__ == "__main__":
+    main()
