@@ -30,7 +30,7 @@ TEXTS = {
     "upload": "Aggiungi documenti all'indice (PDF, DOCX, CSV, …)",
     "add": "Indicizza",
     "export": "Esporta la risposta (Markdown)",
-    "comment": "Commento sul giudizio (facoltativo, prima di 👍/👎)",
+    "comment": "Commento (facoltativo), da scrivere prima di votare la risposta",
     "feedback_export": "Esporta i giudizi (JSONL)",
     "sources": "Fonti",
     "answered_by": "Risposta di",
@@ -197,9 +197,13 @@ def build_app(assistant: EuroAssist) -> gr.Blocks:
 
         inputs = [question, chatbot, answers, doc_type, programme]
         outputs = [chatbot, answers, export]
-        send.click(respond, inputs, outputs).then(lambda: "", None, question)
-        question.submit(respond, inputs, outputs).then(lambda: "", None, question)
-        clear.click(lambda: ([], [], gr.update(visible=False)), None, outputs)
+        send.click(respond, inputs, outputs, api_name="ask").then(lambda: "", None, question)
+        question.submit(respond, inputs, outputs, api_visibility="private").then(
+            lambda: "", None, question
+        )
+        clear.click(
+            lambda: ([], [], gr.update(visible=False)), None, outputs, api_visibility="private"
+        )
         chatbot.like(rate, [chatbot, answers, comment], comment)
         feedback_button.click(export_feedback, None, feedback_file)
         add.click(add_files, upload, upload_log)
@@ -214,16 +218,18 @@ def main(argv: list[str] | None = None) -> None:
     serve(EuroAssist(), args.host, args.port)
 
 
-def serve(assistant: EuroAssist, host: str, port: int, block: bool = True):
+def serve(assistant: EuroAssist, host: str, port: int, block: bool = True) -> gr.Blocks:
+    """Start the web chat; with block=False it runs in a thread and the app is returned."""
     app = build_app(assistant)
     app.queue(default_concurrency_limit=1)  # one local model: answers one at a time
-    return app.launch(
+    app.launch(
         server_name=host,
         server_port=port,
         prevent_thread_lock=not block,
         show_error=True,
         max_file_size=f"{assistant.settings.max_file_mb}mb",
     )
+    return app
 
 
 if __name__ == "__main__":

@@ -72,10 +72,20 @@ class _Sentence:
     language: str = "und"
 
 
+# Abbreviations after which a full stop does not end a sentence ("art. 65", "D.Lgs. 36").
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:art|artt|par|parr|lett|n|nn|pag|pagg|p|pp|cfr|es|ecc|etc|c|co|comma|all|reg|"
+    r"dlgs|lgs|d|l|s|ss|vol|cap|sez|punto|no|nr|e\.g|i\.e|cf|para|point)|\b[A-Z])\.$",
+    re.IGNORECASE,
+)
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     spans, start = [], 0
     for match in _SENTENCE_END.finditer(text):
         end = match.start()
+        if _ABBREVIATION.search(text[max(start, end - 8) : end]):
+            continue
         if text[start:end].strip():
             spans.append((start, end))
         start = match.end()

@@ -1,0 +1,143 @@
+"""Grounded answers around a scripted chat model: prompt assembly, token budget, streaming,
+citation checks, not-found and fallback paths. (The real models are in test_llm_*.)"""
+
+from __future__ import annotations
+
+from assistant.answers.grounded import NOT_FOUND_MARK, GroundedAnswerer, Turn
+from assistant.llm import ChatMessage, LlmUnavailable
+from assistant.llm_tokens import count_llm_tokens
+
+
+class ScriptedChat:
+    """Replies with fixed text, in small pieces; records what it was sent."""
+
+    provider, model = "scripted", "test"
+
+    def __init__(
+        self, replies: list[str], context_window: int = 4096, fail_after: int | None = None
+    ):
+        self.replies = list(replies)
+        self.context_window = context_window
+        self.fail_after = fail_after
+        self.calls: list[list[ChatMessage]] = []
+
+    def stream(self, messages, max_tokens, temperature):
+        self.calls.append(messages)
+        reply = self.replies.pop(0)
+        for i in range(0, len(reply), 3):
+            if self.fail_after is not None and i >= self.fail_after:
+                raise LlmUnavailable("connection reset")
+            yield reply[i : i + 3]
+
+
+def answerer(indexed, chat):
+    return GroundedAnswerer(
+        indexed.default_retriever, indexed.index.embedder, chat, indexed.settings
+    )
+
+
+def collect(answerer, question, history=None):
+    events = list(answerer.stream(question, history))
+    tokens = "".join(e.text for e in events if e.kind == "token")
+    return events, tokens, events[-1].answer
+
+
+def test_prompt_holds_numbered_passages_and_the_language(indexed):
+    chat = ScriptedChat(["Il periodo è di cinque anni dal pagamento finale [1]."])
+    events, tokens, answer = collect(
+        answerer(indexed, chat), "Per quanti anni va garantita la stabilità delle operazioni?"
+    )
+    system, user = chat.calls[0]
+    assert system.role == "system" and "Answer in Italian" in system.content
+    assert NOT_FOUND_MARK in system.content
+    assert "[1] " in user.content and "Question: Per quanti anni" in user.content
+    assert "Pérennité des opérations" in user.content or "cinq ans" in user.content
+    assert answer.text == tokens.strip()
+    assert answer.cited == [1] and answer.found
+    assert answer.provider == "scripted" and answer.ttft_s is not None
+    assert [e.kind for e in events][-1] == "final"
+
+
+def test_passages_are_packed_within_the_context_window(indexed):
+    small = ScriptedChat(["Risposta [1]."], context_window=900)
+    a = answerer(indexed, small)
+    question = "Qual è il contributo massimo del bando Giardini civici?"
+    packed = a.pack(question, "it", indexed.retrieve(question, 6))
+    user = small_prompt = a.user.render(
+        passages="\n\n".join(f"[{p.number}] {p.hit.citation()}\n{p.hit.text}" for p in packed),
+        question=question,
+        language_name="Italian",
+    )
+    system = a.system.render(language_name="Italian", not_found=NOT_FOUND_MARK)
+    assert 1 <= len(packed) < 6
+    assert count_llm_tokens(system + user) + indexed.settings.answer_max_tokens <= 900
+    assert small_prompt
+
+
+def test_invalid_citations_never_reach_the_user(indexed):
+    chat = ScriptedChat(
+        ["Il contributo copre l'80% delle spese [1]. Il tetto è di 150.000 euro [9]."]
+    )
+    _, tokens, answer = collect(
+        answerer(indexed, chat), "Qual è il contributo del bando Giardini civici?"
+    )
+    assert "[9]" not in tokens and "[9]" not in answer.text
+    assert all(1 <= n <= len(answer.passages) for n in answer.cited)
+
+
+def test_not_found_shows_the_closest_passages(indexed):
+    chat = ScriptedChat([NOT_FOUND_MARK])
+    _, tokens, answer = collect(answerer(indexed, chat), "Qual è la ricetta della carbonara?")
+    assert NOT_FOUND_MARK not in tokens
+    assert not answer.found and "non rispondono" in answer.text
+    assert answer.passages  # the closest ones are shown instead
+
+
+def test_a_model_that_fails_midway_falls_back_to_the_extractive_answer(indexed):
+    chat = ScriptedChat(
+        ["Il periodo di stabilità è di cinque anni dal pagamento finale [1]."], fail_after=9
+    )
+    _, tokens, answer = collect(
+        answerer(indexed, chat), "Per quanti anni va garantita la stabilità delle operazioni?"
+    )
+    assert answer.provider == "extractive"
+    assert "non è disponibile" in answer.notice and "connection reset" in answer.notice
+    assert answer.passages and answer.cited
+
+
+def test_english_question_gets_english_instructions(indexed):
+    chat = ScriptedChat(["The rate is at most 85% [1]."])
+    _, _, answer = collect(
+        answerer(indexed, chat), "What is the maximum co-financing rate for less developed regions?"
+    )
+    assert "Answer in English" in chat.calls[0][0].content
+    assert answer.language == "en"
+
+
+def test_follow_up_questions_are_rewritten_with_the_history(indexed):
+    chat = ScriptedChat(
+        [
+            "Qual è il tasso di cofinanziamento per le regioni in transizione?",
+            "Non indicato nei passaggi [1].",
+        ]
+    )
+    history = [
+        Turn("Qual è il tasso di cofinanziamento per le regioni meno sviluppate?", "85% [1].")
+    ]
+    events, _, answer = collect(
+        answerer(indexed, chat), "e per le regioni in transizione?", history
+    )
+    condense = chat.calls[0][0].content
+    assert "regioni meno sviluppate" in condense and "e per le regioni in transizione?" in condense
+    assert events[0].kind == "status"
+    assert (
+        answer.standalone_question
+        == "Qual è il tasso di cofinanziamento per le regioni in transizione?"
+    )
+
+
+def test_without_a_model_the_answer_is_extractive(indexed):
+    _, tokens, answer = collect(
+        answerer(indexed, None), "Per quanti anni va garantita la stabilità delle operazioni?"
+    )
+    assert answer.provider == "extractive" and answer.cited and "[" in tokens
