@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     llm_threads: int | None = None
     llm_timeout_s: float = 120.0
     answer_max_tokens: int = 400
-    answer_passages: int = 6
+    answer_passages: int = 4
     llm_temperature: float = 0.1
     openai_base_url: str | None = Field(
         default=None, description="e.g. http://localhost:8000/v1 (vLLM, llama.cpp server, Ollama)"

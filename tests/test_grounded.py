@@ -48,9 +48,10 @@ def test_prompt_holds_numbered_passages_and_the_language(indexed):
         answerer(indexed, chat), "Per quanti anni va garantita la stabilità delle operazioni?"
     )
     system, user = chat.calls[0]
-    assert system.role == "system" and "Answer in Italian" in system.content
+    assert system.role == "system" and "Write in Italian" in system.content
     assert NOT_FOUND_MARK in system.content
-    assert "[1] " in user.content and "Question: Per quanti anni" in user.content
+    assert "Passage [1]" in user.content and "Question: Per quanti anni" in user.content
+    assert "in Italian" in user.content
     assert "Pérennité des opérations" in user.content or "cinq ans" in user.content
     assert answer.text == tokens.strip()
     assert answer.cited == [1] and answer.found
@@ -62,7 +63,7 @@ def test_passages_are_packed_within_the_context_window(indexed):
     small = ScriptedChat(["Risposta [1]."], context_window=900)
     a = answerer(indexed, small)
     question = "Qual è il contributo massimo del bando Giardini civici?"
-    packed = a.pack(question, "it", indexed.retrieve(question, 6))
+    packed = a.pack(question, "it", indexed.retrieve(question, 4))
     user = small_prompt = a.user.render(
         passages="\n\n".join(f"[{p.number}] {p.hit.citation()}\n{p.hit.text}" for p in packed),
         question=question,
@@ -110,7 +111,9 @@ def test_english_question_gets_english_instructions(indexed):
     _, _, answer = collect(
         answerer(indexed, chat), "What is the maximum co-financing rate for less developed regions?"
     )
-    assert "Answer in English" in chat.calls[0][0].content
+    assert (
+        "Write in English" in chat.calls[0][0].content and "in English" in chat.calls[0][1].content
+    )
     assert answer.language == "en"
 
 

@@ -84,7 +84,11 @@ def answer_language(question: str) -> str:
 
 
 def format_passages(passages: list[Passage]) -> str:
-    return "\n\n".join(f"[{p.number}] {p.hit.citation()}\n{p.hit.text.strip()}" for p in passages)
+    """Passages as the model reads them: a numbered header, then the text between quotes."""
+    return "\n\n".join(
+        f'Passage [{p.number}] — {p.hit.citation()}:\n"""\n{p.hit.text.strip()}\n"""'
+        for p in passages
+    )
 
 
 class GroundedAnswerer:

