@@ -5,7 +5,7 @@ from __future__ import annotations
 import runpy
 import sys
 
-MODULES = ["bench.retrieval_quality"]
+MODULES = ["bench.retrieval_quality", "bench.generation"]
 
 if __name__ == "__main__":
     for module in MODULES:

@@ -149,19 +149,19 @@ def test_web_chat_answers_with_the_llm(tmp_path, llama_server):
     app = serve(assistant, "127.0.0.1", port, block=False)
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        history, _ = client.predict(
+        job = client.submit(
             "Qual è il tasso massimo di cofinanziamento nelle regioni meno sviluppate?",
-            [],
-            [],
-            [],
-            api_name="/ask",
+            [], [], [], api_name="/ask",
         )
+        updates = list(job)  # every partial chat the page would show, as it streams
+        history, _ = job.result()
     finally:
         app.close()
     content = history[1]["content"]
     answer = (
         "".join(p.get("text", "") for p in content) if isinstance(content, list) else str(content)
     )
+    assert len(updates) > 2, "the answer reaches the page in pieces"
     assert f"openai {ALIAS}" in answer  # which provider and model answered
     sources = [(m.get("metadata") or {}).get("title", "") for m in history[2:]]
     assert sources, answer

@@ -1,0 +1,191 @@
+"""Grounded answers per provider on the dev questions: time to first token, tokens/s, share of
+answer sentences that carry a citation, share of citations whose passage covers the gold
+evidence.
+
+    python -m bench.generation [--providers extractive,llamacpp,llamacpp-small,openai-server]
+
+Needs the real-corpus index of bench.retrieval_quality (bench/out/data-real).
+Writes the `generation` section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from assistant.core import EuroAssist
+from assistant.evaluation import covers, load_questions, same_source
+from assistant.llm.models import MODELS, installed_path
+from assistant.settings import Settings
+from bench.common import DEV_QUESTIONS, ROOT, machine, require_shared, write_section
+from bench.retrieval_quality import DATA
+
+PROVIDERS = {
+    "extractive": {"llm_provider": "extractive"},
+    "llamacpp": {"llm_provider": "llamacpp", "llm_model": "default"},
+    "llamacpp-small": {"llm_provider": "llamacpp", "llm_model": "small"},
+    "openai-server": {"llm_provider": "openai"},
+}
+
+
+@contextmanager
+def llama_server(model: Path):
+    """llama-cpp-python's OpenAI-compatible server on loopback, for the `openai` provider."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(ROOT / "bench" / "out" / "llama-server.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+            "--n_threads",
+            "2",
+            "--model_alias",
+            model.stem,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(1)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def run_provider(name: str, overrides: dict, questions) -> dict:
+    settings = Settings(data_dir=DATA, **overrides)
+    assistant = EuroAssist(settings)
+    answerer = assistant.answerer
+    answerer.answer("warm-up: tasso di cofinanziamento")  # load models before timing
+    ttfts, speeds, sentences, cited, citations, valid, not_found, fallbacks = (
+        [],
+        [],
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+    )
+    model = ""
+    for question in questions:
+        start = time.perf_counter()
+        first = None
+        answer = None
+        for event in answerer.stream(question.question):
+            if event.kind == "token" and first is None:
+                first = time.perf_counter() - start
+            if event.kind == "final":
+                answer = event.answer
+        model = answer.model or model
+        if answer.notice:
+            fallbacks += 1
+        if first is not None:
+            ttfts.append(first)
+        if answer.tokens_per_s:
+            speeds.append(answer.tokens_per_s)
+        if not answer.found:
+            not_found += 1
+        sentences += answer.sentences
+        cited += answer.sentences_cited
+        for passage in answer.cited_passages():
+            citations += 1
+            if same_source(passage.hit.source, question.source) and covers(
+                passage.hit.text, question.evidence
+            ):
+                valid += 1
+    return {
+        "provider": name,
+        "model": model or "–",
+        "n": len(questions),
+        "ttft_median": statistics.median(ttfts) if ttfts else None,
+        "ttft_p90": sorted(ttfts)[int(0.9 * (len(ttfts) - 1))] if ttfts else None,
+        "tokens_per_s": statistics.mean(speeds) if speeds else None,
+        "cited_sentences": cited / sentences if sentences else 0.0,
+        "valid_citations": valid / citations if citations else 0.0,
+        "citations": citations,
+        "not_found": not_found,
+        "fallbacks": fallbacks,
+    }
+
+
+def fmt(value, pattern: str) -> str:
+    return "–" if value is None else pattern.format(value)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--providers", default=",".join(PROVIDERS))
+    args = parser.parse_args()
+    require_shared()
+    if not DATA.exists():
+        raise SystemExit("run python -m bench.retrieval_quality first (it builds the index)")
+    questions = load_questions(DEV_QUESTIONS)
+    rows = []
+    for name in args.providers.split(","):
+        overrides = dict(PROVIDERS[name])
+        if name == "openai-server":
+            model = installed_path(MODELS["default"], Settings().models_dir)
+            with llama_server(model) as base:
+                overrides.update(openai_base_url=base, openai_model=model.stem)
+                rows.append(run_provider(name, overrides, questions))
+        else:
+            rows.append(run_provider(name, overrides, questions))
+        print(rows[-1], flush=True)
+    table = "\n".join(
+        f"| {r['provider']} | {r['model']} | {r['n']} | {fmt(r['ttft_median'], '{:.1f}')} | "
+        f"{fmt(r['ttft_p90'], '{:.1f}')} | {fmt(r['tokens_per_s'], '{:.1f}')} | "
+        f"{r['cited_sentences']:.0%} | {r['valid_citations']:.0%} ({r['citations']}) | {r['not_found']} | {r['fallbacks']} |"
+        for r in rows
+    )
+    write_section(
+        "generation",
+        f"""
+## Grounded answers per provider
+
+Machine: {machine()}. Questions: the {len(questions)} of `{DEV_QUESTIONS}`, over the
+real-corpus index. Each answer reads the best {Settings().answer_passages} passages that fit the
+model's context. *Cited sentences*: answer sentences that end with a marker resolving to a
+shown passage (markers are checked and, for sentences without one, repaired from the passage
+the sentence paraphrases). *Valid citations*: cited passages that come from the gold file and
+cover the gold evidence (same test as retrieval). `openai-server` is the `openai` provider
+talking to llama-cpp-python's OpenAI-compatible server on loopback with the same 1.5B model.
+
+| provider | model | questions | first token, median (s) | first token, p90 (s) | tokens/s | cited sentences | valid citations (n) | "not in the documents" | fallbacks |
+|---|---|---|---|---|---|---|---|---|---|
+{table}
+
+Command: `python -m bench.generation` (after `python -m bench.retrieval_quality`).
+""",
+    )
+
+
+if __name__ == "__main__":
+    main()
