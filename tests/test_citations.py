@@ -7,8 +7,8 @@ import pytest
 from assistant.answers.citations import CitationStream
 
 
-def run(pieces, passages=3, supporter=None):
-    stream = CitationStream(passages, supporter)
+def run(pieces, passages=3, scorer=None):
+    stream = CitationStream(passages, scorer)
     out = []
     for piece in pieces:
         out.extend(stream.feed(piece))
@@ -34,15 +34,27 @@ def test_markers_written_otherwise_are_normalised(split):
     text, _ = run(
         split("Secondo l'articolo [Fonte 2] e [passaggi 1-3] vale la regola [sic] indicata.")
     )
-    assert text == "Secondo l'articolo [2] e [1][3] vale la regola [sic] indicata."
+    # markers move to the end of their sentence, where the sentence can be checked
+    assert text == "Secondo l'articolo e vale la regola [sic] indicata [2][1][3]."
+
+
+def scores_for(best: dict[str, int], passages: int = 3):
+    """A scorer that clearly supports passage n for sentences containing a given word."""
+
+    def score(sentence):
+        for word, number in best.items():
+            if word in sentence:
+                return [0.9 if i + 1 == number else 0.5 for i in range(passages)]
+        return [0.6] * passages
+
+    return score
 
 
 def test_a_sentence_without_marker_gets_its_supporting_passage():
-    supporter = lambda sentence: 3 if "cinque" in sentence else None  # noqa: E731
     text, stream = run(
         by_chars("La durata è di cinque anni dal saldo. Nessuna fonte dice altro qui.\n"),
         3,
-        supporter,
+        scores_for({"cinque": 3}),
     )
     assert text.startswith(
         "La durata è di cinque anni dal saldo [3]. Nessuna fonte dice altro qui."
@@ -50,17 +62,26 @@ def test_a_sentence_without_marker_gets_its_supporting_passage():
     assert stream.sentences == 2 and stream.sentences_cited == 1
 
 
+def test_a_marker_gives_way_to_the_passage_the_sentence_comes_from():
+    text, stream = run(
+        by_chars("Il tasso massimo è dell'85% per le regioni meno sviluppate [1][2]."),
+        3,
+        scores_for({"85%": 2}),
+    )
+    assert text == "Il tasso massimo è dell'85% per le regioni meno sviluppate [2]."
+    assert stream.cited == [2]
+
+
 def test_abbreviations_and_numbers_do_not_end_sentences():
-    supporter = lambda sentence: 1  # noqa: E731
     text, stream = run(
         by_chars(
             "Lo prevede l'art. 65 del regolamento, per 1.000.000 euro [2]. Fine della frase abbastanza lunga."
         ),
         2,
-        supporter,
+        lambda sentence: [0.9, 0.5],
     )
     assert "art. 65" in text and "1.000.000" in text
-    assert text.count("[") == 2 and stream.sentences == 2
+    assert text.count("[1]") == 2 and stream.sentences == 2  # [2] gave way to the clear best
 
 
 def test_an_unclosed_bracket_is_released_at_the_end():

@@ -151,7 +151,10 @@ def test_web_chat_answers_with_the_llm(tmp_path, llama_server):
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         job = client.submit(
             "Qual è il tasso massimo di cofinanziamento nelle regioni meno sviluppate?",
-            [], [], [], api_name="/ask",
+            [],
+            [],
+            [],
+            api_name="/ask",
         )
         updates = list(job)  # every partial chat the page would show, as it streams
         history, _ = job.result()

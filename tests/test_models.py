@@ -24,8 +24,13 @@ def parts(tmp_path, monkeypatch):
         )
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     whole = b"".join(chunks)
-    return ModelSpec("fake", "fake.gguf", tuple(f"fakemodel-part{i}" for i in (1, 2, 3)),
-                     hashlib.sha256(whole).hexdigest(), "test model"), whole
+    return ModelSpec(
+        "fake",
+        "fake.gguf",
+        tuple(f"fakemodel-part{i}" for i in (1, 2, 3)),
+        hashlib.sha256(whole).hexdigest(),
+        "test model",
+    ), whole
 
 
 def test_parts_are_joined_in_order_and_verified(parts, tmp_path):

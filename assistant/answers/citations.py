@@ -1,10 +1,12 @@
 """Citation markers checked as the answer streams, before the user sees them.
 
 A model writes `[2]`, `[2, 3]`, `[Fonte 2]` or `[7]` when only five passages exist. The
-filter holds back only what it must: a bracket until it closes, a sentence's final
+filter holds back only what it must: a bracket, and a sentence's markers and final
 punctuation until the next word shows whether the sentence really ended. Markers are
-normalised to `[n]`; numbers that resolve to no passage are dropped; a sentence that ends
-without a marker gets the passage that supports it best, when one clearly does.
+normalised to `[n]` at the end of their sentence; numbers that resolve to no passage are
+dropped; a marker whose passage supports the sentence clearly less than another passage
+gives way to it; a sentence without a marker gets the passage that supports it best, when
+one clearly does.
 """
 
 from __future__ import annotations
@@ -17,19 +19,26 @@ _NUMBERS = re.compile(r"\d+")
 MAX_MARKER = 24
 SENTENCE_END = ".!?"
 
-Supporter = Callable[[str], int | None]  # sentence -> passage number that supports it
+Scorer = Callable[[str], list[float]]  # sentence -> how well each passage supports it
 
 
 class CitationStream:
     def __init__(
-        self, passages: int, supporter: Supporter | None = None, min_sentence: int = 25
+        self,
+        passages: int,
+        scorer: Scorer | None = None,
+        min_sentence: int = 25,
+        margin: float = 0.02,
+        floor: float = 0.80,
     ) -> None:
         self.passages = passages
-        self.supporter = supporter
+        self.scorer = scorer
         self.min_sentence = min_sentence
+        self.margin = margin  # a cited passage this much less supportive than the best gives way
+        self.floor = floor  # support an uncited sentence needs to get a marker
         self.held = ""  # text not yet released
         self.sentence = ""  # released text of the current sentence
-        self.sentence_cited = False
+        self.pending: list[int] = []  # the model's markers in the current sentence
         self.cited: list[int] = []
         self.sentences = 0
         self.sentences_cited = 0
@@ -117,32 +126,42 @@ class CitationStream:
         if not numbers:
             yield self._release(spaces + marker)  # an ordinary bracket, such as [sic]
             return
-        valid = [n for n in dict.fromkeys(numbers) if 1 <= n <= self.passages]
-        if not valid:
-            return  # resolves to nothing: removed with the spaces before it
-        self.sentence_cited = True
-        for n in valid:
-            if n not in self.cited:
-                self.cited.append(n)
-        yield self._release(spaces + "".join(f"[{n}]" for n in valid))
+        # Kept until the sentence ends, then checked against what the sentence says;
+        # numbers that resolve to no passage are dropped with the spaces before them.
+        for n in numbers:
+            if 1 <= n <= self.passages and n not in self.pending:
+                self.pending.append(n)
+
+    def _choose(self, text: str) -> list[int]:
+        """The passages a finished sentence cites: the model's markers that the sentence's
+        content supports about as well as the best passage; else the best, when clear."""
+        if self.scorer is None or len(text) < self.min_sentence:
+            return list(self.pending)
+        scores = self.scorer(text)
+        ranked = sorted(range(len(scores)), key=lambda i: -scores[i])
+        best = ranked[0]
+        if self.pending:
+            keep = [n for n in self.pending if scores[n - 1] >= scores[best] - self.margin]
+            return keep or [best + 1]
+        second = scores[ranked[1]] if len(ranked) > 1 else 0.0
+        confident = scores[best] >= self.floor or scores[best] - second >= 0.03
+        return [best + 1] if confident else []
 
     def _end_sentence(self, punctuation: str) -> Iterator[str]:
         text = self.sentence.strip()
+        numbers = self._choose(text) if text else list(self.pending)
+        if numbers:
+            for n in numbers:
+                if n not in self.cited:
+                    self.cited.append(n)
+            yield " " + "".join(f"[{n}]" for n in numbers)
         if len(text) >= self.min_sentence:
             self.sentences += 1
-            if not self.sentence_cited and self.supporter is not None:
-                number = self.supporter(text)
-                if number is not None and 1 <= number <= self.passages:
-                    self.sentence_cited = True
-                    if number not in self.cited:
-                        self.cited.append(number)
-                    yield f" [{number}]"
-            if self.sentence_cited:
-                self.sentences_cited += 1
+            self.sentences_cited += bool(numbers)
         if punctuation:
             yield punctuation
         self.sentence = ""
-        self.sentence_cited = False
+        self.pending = []
 
 
 def _first_special(text: str) -> int:

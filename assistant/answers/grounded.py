@@ -8,7 +8,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import numpy as np
 from pydantic import BaseModel, Field
 
 from assistant.answers.citations import CitationStream
@@ -34,6 +33,7 @@ MESSAGES = {
     },
 }
 PROMPT_MARGIN = 96  # tokens for chat-template overhead
+RANK_PRIOR = 0.01  # per rank step, in cosine units, when choosing the passage a sentence cites
 
 
 @dataclass
@@ -263,7 +263,7 @@ class GroundedAnswerer:
                 ),
             ),
         ]
-        citations = CitationStream(len(passages), self._supporter(passages))
+        citations = CitationStream(len(passages), self._scorer(passages))
         pieces: list[str] = []
         shown: list[str] = []
         first: float | None = None
@@ -336,26 +336,24 @@ class GroundedAnswerer:
             ),
         )
 
-    def _supporter(self, passages: list[Passage]):
-        """For a sentence written without a marker: the passage it paraphrases, if one clearly
-        does (embedding similarity, and the figures they share)."""
+    def _scorer(self, passages: list[Passage]):
+        """How well each passage supports a sentence of the answer: embedding similarity,
+        plus a little for each figure they share."""
         if self.embedder is None or not passages:
             return None
         vectors = self.embedder.embed_passages([p.hit.text[:2000] for p in passages])
+        figures = [set(re.findall(r"\d+(?:[.,]\d+)?", p.hit.text)) for p in passages]
 
-        def support(sentence: str) -> int | None:
-            query = self.embedder.embed_queries([sentence])[0]
-            similarity = vectors @ query
+        def score(sentence: str) -> list[float]:
+            similarity = vectors @ self.embedder.embed_queries([sentence])[0]
             numbers = set(re.findall(r"\d+(?:[.,]\d+)?", sentence))
-            for i, passage in enumerate(passages):
-                if numbers & set(re.findall(r"\d+(?:[.,]\d+)?", passage.hit.text)):
-                    similarity[i] += 0.03
-            best = int(np.argmax(similarity))
-            ordered = np.sort(similarity)[::-1]
-            margin = ordered[0] - (ordered[1] if len(ordered) > 1 else 0.0)
-            return best + 1 if ordered[0] >= 0.80 or margin >= 0.03 else None
+            # When similarity hardly tells passages apart, the retriever's order decides.
+            return [
+                float(s) + 0.03 * bool(numbers & f) + RANK_PRIOR * (len(passages) - i)
+                for i, (s, f) in enumerate(zip(similarity, figures, strict=True))
+            ]
 
-        return support
+        return score
 
 
 def _short(reason: str, limit: int = 160) -> str:
