@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(
         default=None, description="EUROASSIST_OPENAI_API_KEY; never logged or shown."
     )
+    calls_dir: Path = Field(default=Path("corpus/calls"), description="YAML files of calls.")
     terminology_file: Path | None = Field(
         default=None, description="Extra terminology YAML merged with the bundled one."
     )
