@@ -21,10 +21,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-calls_app = typer.Typer(
-    help="Calls as data: list, show, extract from a PDF, match to a project.", no_args_is_help=True
-)
-app.add_typer(calls_app, name="calls")
 models_app = typer.Typer(help="Local LLMs (GGUF) for answers.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 corpus_app = typer.Typer(
@@ -33,6 +29,13 @@ corpus_app = typer.Typer(
 app.add_typer(corpus_app, name="corpus")
 console = Console()
 errors = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print a one-line error; the caller raises what this returns."""
+    errors.print(f"[red]error[/red] {escape(message.splitlines()[0] if message else message)}")
+    return typer.Exit(code)
+
 
 DocTypeOpt = Annotated[
     list[str] | None, typer.Option("--doc-type", "-t", help=f"Filter: {', '.join(DOC_TYPES)}")
@@ -276,96 +279,6 @@ def chat(
             history.append(Turn(current, final.text))
 
 
-STATUS_MARK = {
-    "pass": "[green]✓ sì[/green]",
-    "fail": "[red]✗ no[/red]",
-    "needs_information": "[yellow]? da verificare[/yellow]",
-}
-VERDICT_TEXT = {
-    "eligible": "[green]AMMISSIBILE[/green]",
-    "not_eligible": "[red]NON AMMISSIBILE[/red]",
-    "needs_information": "[yellow]SERVONO INFORMAZIONI[/yellow]",
-}
-
-
-def _registry():
-    from assistant.calls.registry import CallRegistry
-
-    settings = _assistant().settings
-    return CallRegistry([settings.calls_dir])
-
-
-def _load_project(path: Path):
-    from assistant.calls.project import ProjectProfile
-
-    try:
-        return ProjectProfile.load(path)
-    except ValueError as error:
-        errors.print(f"[red]error[/red] {escape(str(error).splitlines()[0])}")
-        raise typer.Exit(2) from error
-
-
-@app.command()
-def eligibility(
-    call: Annotated[str, typer.Option("--call", help="Call YAML file or id (corpus/calls)")],
-    project: Annotated[Path, typer.Option("--project", help="Project profile YAML")],
-    as_json: Annotated[bool, typer.Option("--json", help="JSON output")] = False,
-    as_of: Annotated[str | None, typer.Option(help="Check deadlines as of YYYY-MM-DD")] = None,
-) -> None:
-    """Check a project against a call and the regulations, criterion by criterion."""
-    from datetime import date
-
-    from assistant.eligibility.engine import EligibilityEngine
-    from assistant.eligibility.regulation import RuleTexts
-
-    try:
-        the_call = _registry().find(call)
-    except ValueError as error:
-        errors.print(f"[red]error[/red] {escape(str(error).splitlines()[0])}")
-        raise typer.Exit(2) from error
-    profile = _load_project(project)
-    assistant = _assistant()
-    texts = RuleTexts(assistant.index.catalog if assistant.settings.index_dir.exists() else None)
-    today = date.fromisoformat(as_of) if as_of else None
-    verdict = EligibilityEngine(texts, today).check(the_call, profile)
-    if as_json:
-        sys.stdout.write(verdict.model_dump_json(indent=2) + "\n")
-        return
-    table = Table("criterio", "esito", "dettaglio", "regola", title=f"{escape(the_call.title)}")
-    for result in verdict.results:
-        rule = escape(result.rule[:220] + ("…" if len(result.rule) > 220 else ""))
-        where = f"\n[dim]{escape(result.where)}[/dim]" if result.where else ""
-        table.add_row(
-            escape(result.criterion),
-            STATUS_MARK[result.status],
-            escape(result.detail),
-            rule + where,
-        )
-    console.print(table)
-    console.print(f"Esito: {VERDICT_TEXT[verdict.verdict]}")
-    if verdict.failed:
-        console.print("Non rispettati: " + escape(", ".join(verdict.failed)))
-    if verdict.missing:
-        console.print("Da verificare: " + escape(", ".join(verdict.missing)))
-
-
-@calls_app.command("list")
-def calls_list() -> None:
-    """The calls in the calls folder."""
-    calls, problems = _registry().all()
-    table = Table("id", "titolo", "fondo", "scadenza")
-    for c in calls:
-        table.add_row(
-            c.id,
-            escape(c.title[:70]),
-            c.fund or "",
-            f"{c.dates.closing:%d/%m/%Y}" if c.dates.closing else "",
-        )
-    console.print(table)
-    for problem in problems:
-        errors.print(f"[red]error[/red] {escape(problem)}")
-
-
 @app.command()
 def web(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
@@ -548,6 +461,17 @@ def corpus_fetch(
             errors.print(f"[red]error[/red] {escape(result.source_id)}: {escape(result.reason)}")
     if failed:
         raise typer.Exit(1)
+
+
+def _register_proposal_commands() -> None:
+    from assistant import cli_proposals
+
+    app.add_typer(cli_proposals.calls_app, name="calls")
+    for command in (cli_proposals.eligibility, cli_proposals.draft, cli_proposals.skeletons):
+        app.command()(command)
+
+
+_register_proposal_commands()
 
 
 if __name__ == "__main__":

@@ -95,6 +95,12 @@ class Settings(BaseSettings):
         default=None, description="EUROASSIST_OPENAI_API_KEY; never logged or shown."
     )
     calls_dir: Path = Field(default=Path("corpus/calls"), description="YAML files of calls.")
+    draft_chars_per_page: int = Field(
+        default=3000, description="Characters a page holds, for limits given in pages."
+    )
+    skeleton_workers: int = Field(
+        default=4, description="Skeletons drafted at once when the LLM is a server."
+    )
     terminology_file: Path | None = Field(
         default=None, description="Extra terminology YAML merged with the bundled one."
     )

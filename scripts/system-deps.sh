@@ -2,7 +2,7 @@
 # Debian packages the assistant and its tests use: Tesseract OCR (Italian, French, English)
 # and Chromium (the browser tests of the web page).
 set -euo pipefail
-packages=(tesseract-ocr tesseract-ocr-ita tesseract-ocr-fra chromium)
+packages=(tesseract-ocr tesseract-ocr-ita tesseract-ocr-fra chromium libreoffice-writer-nogui)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

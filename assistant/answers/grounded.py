@@ -263,7 +263,7 @@ class GroundedAnswerer:
                 ),
             ),
         ]
-        citations = CitationStream(len(passages), self._scorer(passages))
+        citations = CitationStream(len(passages), self.support_scorer(passages))
         pieces: list[str] = []
         shown: list[str] = []
         first: float | None = None
@@ -336,7 +336,7 @@ class GroundedAnswerer:
             ),
         )
 
-    def _scorer(self, passages: list[Passage]):
+    def support_scorer(self, passages: list[Passage]):
         """How well each passage supports a sentence of the answer: embedding similarity,
         plus a little for each figure they share."""
         if self.embedder is None or not passages:

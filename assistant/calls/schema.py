@@ -72,8 +72,10 @@ class CostCategory(BaseModel):
     eligible: bool = True
     min_amount: float | None = None
     max_amount: float | None = None
-    max_share: float | None = Field(
-        default=None, description="at most this % of the total eligible cost"
+    min_share: float | None = Field(default=None, description="at least this % of the base")
+    max_share: float | None = Field(default=None, description="at most this % of the base")
+    share_base: Literal["total", "direct"] = Field(
+        default="total", description="shares of the total cost or of the direct costs only"
     )
     flat_rate: float | None = Field(
         default=None, description="% of direct costs, paid without receipts"
@@ -88,6 +90,14 @@ class Costs(BaseModel):
     place: Place = Field(default_factory=Place)
 
 
+class ContributionTier(BaseModel):
+    """A cap on the contribution that depends on the applicant's population."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_population: int | None = Field(default=None, description="up to this; None: no upper bound")
+    max_contribution: float
+
+
 class Funding(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max_rate: float | None = Field(
@@ -96,7 +106,22 @@ class Funding(BaseModel):
     max_contribution: float | None = None
     min_cofinancing: float | None = Field(default=None, description="% the applicant must add")
     budget: float | None = Field(default=None, description="the call's total allocation")
+    tiers: list[ContributionTier] = Field(
+        default_factory=list, description="caps by population, smallest band first"
+    )
     place: Place = Field(default_factory=Place)
+
+    def cap_for(self, population: int | None) -> float | None:
+        """The contribution cap that applies to an applicant of this population."""
+        caps = [self.max_contribution] if self.max_contribution is not None else []
+        if self.tiers:
+            if population is None:
+                return None
+            for tier in self.tiers:
+                if tier.max_population is None or population <= tier.max_population:
+                    caps.append(tier.max_contribution)
+                    break
+        return min(caps) if caps else None
 
 
 class SiteRule(BaseModel):
@@ -154,6 +179,7 @@ class Dates(BaseModel):
     opening: date | None = None
     closing: date | None = None
     project_start_after: date | None = None
+    project_start_by: date | None = None
     project_end_by: date | None = None
     place: Place = Field(default_factory=Place)
 

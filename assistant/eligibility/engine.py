@@ -350,8 +350,12 @@ class EligibilityEngine:
         out = []
         known = {c.id: c for c in call.cost_categories}
         total = project.total_cost
+        # flat-rate categories (indirect costs) are computed on the direct costs, not part of them
+        direct = total - sum(project.cost_of(c.id) for c in call.cost_categories if c.flat_rate)
         for category in call.cost_categories:
             amount = project.cost_of(category.id)
+            base = direct if category.share_base == "direct" else total
+            base_name = "dei costi diretti" if category.share_base == "direct" else "del costo"
             problems = []
             if not category.eligible and amount:
                 problems.append(f"«{category.name}» non è una spesa ammissibile ({_euro(amount)})")
@@ -363,27 +367,40 @@ class EligibilityEngine:
                 problems.append(
                     f"«{category.name}» {_euro(amount)}, massimo {_euro(category.max_amount)}"
                 )
-            if (
-                category.max_share is not None
-                and total
-                and amount / total * 100 > category.max_share + 1e-9
-            ):
+            share = amount / base * 100 if base else 0.0
+            if category.max_share is not None and base and share > category.max_share + 1e-9:
                 problems.append(
-                    f"«{category.name}» {amount / total:.0%} del costo, massimo {category.max_share:g}%"
+                    f"«{category.name}» {share:.1f}% {base_name}, massimo {category.max_share:g}%"
                 )
+            if category.min_share is not None and base and share < category.min_share - 1e-9:
+                problems.append(
+                    f"«{category.name}» {share:.1f}% {base_name}, minimo {category.min_share:g}%"
+                )
+            if category.flat_rate is not None and amount and direct:
+                expected = direct * category.flat_rate / 100
+                if amount > expected + 0.01:
+                    problems.append(
+                        f"«{category.name}» {_euro(amount)} oltre il forfait del "
+                        f"{category.flat_rate:g}% dei costi diretti ({_euro(expected)})"
+                    )
             checks_something = (
                 not category.eligible
                 or category.min_amount is not None
                 or category.max_amount is not None
                 or category.max_share is not None
+                or category.min_share is not None
+                or category.flat_rate is not None
             )
-            if checks_something and (amount or category.min_amount is not None):
+            if checks_something and (
+                amount or category.min_amount is not None or category.min_share is not None
+            ):
+                detail = f"{_euro(amount)}" + (f", {share:.1f}% {base_name}" if base else "")
                 out.append(
                     self._result(
                         f"category_{category.id}",
                         f"Voce di costo: {category.name}",
                         "fail" if problems else "pass",
-                        "; ".join(problems) or f"{_euro(amount)}",
+                        "; ".join(problems) or detail,
                         category.place,
                         call,
                     )
@@ -405,12 +422,37 @@ class EligibilityEngine:
     def funding(self, call: Call, project: ProjectProfile) -> list[CriterionResult]:
         rules = call.funding
         requested = project.requested_contribution
-        if requested is None or (rules.max_contribution is None and rules.max_rate is None):
+        if rules.max_contribution is None and rules.max_rate is None and not rules.tiers:
             return []
+        if requested is None:
+            return [
+                self._result(
+                    "contribution",
+                    "Contributo richiesto",
+                    "needs_information",
+                    "serve l'importo del contributo richiesto",
+                    rules.place,
+                    call,
+                )
+            ]
         problems = []
-        if rules.max_contribution is not None and requested > rules.max_contribution:
+        population = project.applicant.population
+        cap = rules.cap_for(population)
+        if rules.tiers and population is None:
+            return [
+                self._result(
+                    "contribution",
+                    "Contributo richiesto",
+                    "needs_information",
+                    "il massimale dipende dalla popolazione del proponente: serve la popolazione",
+                    rules.place,
+                    call,
+                )
+            ]
+        if cap is not None and requested > cap + 0.005:
+            band = f" per {population:,} abitanti".replace(",", ".") if rules.tiers else ""
             problems.append(
-                f"contributo richiesto {_euro(requested)} oltre il massimo di {_euro(rules.max_contribution)}"
+                f"contributo richiesto {_euro(requested)} oltre il massimo di {_euro(cap)}{band}"
             )
         if (
             rules.max_rate is not None
@@ -420,12 +462,13 @@ class EligibilityEngine:
             problems.append(
                 f"contributo pari al {requested / project.total_cost:.0%} del costo, massimo {rules.max_rate:g}%"
             )
+        within = f"{_euro(requested)}" + (f", massimale {_euro(cap)}" if cap is not None else "")
         return [
             self._result(
                 "contribution",
                 "Contributo richiesto",
                 "fail" if problems else "pass",
-                "; ".join(problems) or f"{_euro(requested)}",
+                "; ".join(problems) or within,
                 rules.place,
                 call,
             )
@@ -445,6 +488,30 @@ class EligibilityEngine:
                     call,
                 )
             )
+        if dates.project_start_by is not None:
+            if project.start_date is None:
+                out.append(
+                    self._result(
+                        "start_date",
+                        "Avvio delle attività",
+                        "needs_information",
+                        "serve la data di avvio",
+                        dates.place,
+                        call,
+                    )
+                )
+            else:
+                ok = project.start_date <= dates.project_start_by
+                out.append(
+                    self._result(
+                        "start_date",
+                        "Avvio delle attività",
+                        "pass" if ok else "fail",
+                        f"avvio {project.start_date:%d/%m/%Y}, entro {dates.project_start_by:%d/%m/%Y}",
+                        dates.place,
+                        call,
+                    )
+                )
         if dates.project_end_by is not None:
             if project.end_date is None:
                 out.append(

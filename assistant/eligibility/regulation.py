@@ -4,6 +4,7 @@ where they are written. Quotes come from the indexed texts when the article is i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -21,6 +22,7 @@ class RuleRef:
     paragraph: str | None  # "1"
     label: str  # "Reg. (UE) 2021/1060, art. 65, par. 1"
     paraphrase: str  # our words, when the text is not indexed
+    point: str | None = None  # "c" for "lett. c)"
 
 
 CPR = "2021/1060"
@@ -57,6 +59,7 @@ RULES = {
         "Reg. (UE) 2021/1060, art. 64, par. 1, lett. c)",
         "L'IVA non è ammissibile, salvo per le operazioni di costo totale inferiore a 5 milioni di "
         "euro (IVA compresa) e per quelle di costo superiore quando l'IVA non è recuperabile.",
+        point="c",
     ),
     "durability": RuleRef(
         CPR,
@@ -132,25 +135,43 @@ class RuleTexts:
         self.catalog = catalog
 
     def quote(self, rule: RuleRef) -> tuple[str, str]:
-        """(quote, where), from the indexed text when possible."""
+        """(quote, where), from the indexed text when possible: the regulation's own
+        document first (others cite it too), the paragraph the rule names within it."""
         if self.catalog is not None:
             article = f"Art. {rule.article}"
-            targets = [f"{article} › {rule.paragraph}", article] if rule.paragraph else [article]
             with self.catalog.engine.connect() as connection:
-                for section in targets:
-                    rows = connection.exec_driver_sql(
-                        "SELECT c.text, d.title, c.page, c.section, d.source, d.language FROM chunks c "
-                        "JOIN documents d ON d.doc_id = c.doc_id "
-                        "WHERE (c.section = ? OR c.section LIKE ?) AND d.identifiers LIKE ? "
-                        "ORDER BY CASE d.language WHEN 'it' THEN 0 WHEN 'en' THEN 1 ELSE 2 END, c.ordinal LIMIT 1",
-                        (section, f"{section} ›%", f"%{rule.regulation}%"),
-                    ).first()
-                    if rows:
-                        text, title, page, found, source, _ = rows
-                        where = (
-                            f"{title}, {found}"
-                            + (f", p. {page}" if page else "")
-                            + f" ({Path(source).name})"
-                        )
-                        return " ".join(text.split())[:400], where
+                rows = connection.exec_driver_sql(
+                    "SELECT c.text, d.title, c.page, c.section, d.source FROM chunks c "
+                    "JOIN documents d ON d.doc_id = c.doc_id "
+                    "WHERE (c.section = ? OR c.section LIKE ?) AND d.identifiers LIKE ? "
+                    "ORDER BY CASE WHEN d.title LIKE ? THEN 0 ELSE 1 END, "
+                    "CASE d.language WHEN 'it' THEN 0 WHEN 'en' THEN 1 ELSE 2 END, "
+                    "d.doc_id, c.ordinal LIMIT 12",
+                    (article, f"{article} ›%", f"%{rule.regulation}%", f"%{rule.regulation}%"),
+                ).fetchall()
+            if rows:
+                best = rows[0]
+                document = rows[0][1]
+                text = " ".join(best[0].split())
+                if rule.paragraph:
+                    opening = re.compile(rf"(?:^|\s){re.escape(rule.paragraph)}\.\s")
+                    for row in rows:
+                        if row[1] != document:
+                            break
+                        flat = " ".join(row[0].split())
+                        match = opening.search(flat)
+                        if match:
+                            best, text = row, flat[match.start() :].strip()
+                            break
+                if rule.point:
+                    match = re.search(rf"(?:^|\s){re.escape(rule.point)}\)\s", text)
+                    if match:
+                        text = text[match.start() :].strip()
+                _, title, page, found, source = best
+                where = (
+                    f"{title}, {found}"
+                    + (f", p. {page}" if page else "")
+                    + f" ({Path(source).name})"
+                )
+                return text[:400] + ("…" if len(text) > 400 else ""), where
         return rule.paraphrase, f"{rule.label} (sintesi)"
