@@ -160,3 +160,20 @@ def indexed(tmp_path_factory) -> EuroAssist:
     results = assistant.ingest([corpus])
     assert all(r.status == "added" for r in results), [(r.path, r.reason) for r in results]
     return assistant
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def sample_indexed(tmp_path_factory) -> EuroAssist:
+    """The project's own sample corpus (regulation notes, calls, past projects), indexed
+    once for read-only tests of drafting and skeletons."""
+    root = tmp_path_factory.mktemp("sample-index")
+    settings = Settings(data_dir=root / "data", calls_dir=REPO / "corpus" / "calls")
+    assistant = EuroAssist(settings)
+    folders = [REPO / "corpus" / name for name in ("regulations", "calls", "projects")]
+    results = assistant.ingest(folders)
+    added = [r for r in results if r.status == "added"]
+    assert len(added) >= 9, [(r.path, r.status, r.reason) for r in results]
+    return assistant

@@ -6,7 +6,9 @@ from datetime import date
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from assistant.calls.schema import first_error
 
 
 class Applicant(BaseModel):
@@ -94,5 +96,7 @@ class ProjectProfile(BaseModel):
             raise ValueError(f"{path}: not a readable YAML file ({error})") from error
         try:
             return cls.model_validate(data)
-        except ValueError as error:
-            raise ValueError(f"{path}: not a valid project profile ({error})") from error
+        except ValidationError as error:
+            raise ValueError(
+                f"{path}: not a valid project profile ({first_error(error)})"
+            ) from error

@@ -11,7 +11,17 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+def first_error(error: ValidationError) -> str:
+    """`applicant.population: Input should be a valid integer` (and how many more)."""
+    problems = error.errors()
+    first = problems[0]
+    where = ".".join(str(part) for part in first["loc"]) or "file"
+    more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
 
 Unit = Literal["characters", "characters_no_spaces", "words", "pages"]
 
@@ -221,8 +231,8 @@ class Call(BaseModel):
             raise ValueError(f"{path}: not a readable YAML file ({error})") from error
         try:
             return cls.model_validate(data)
-        except ValueError as error:
-            raise ValueError(f"{path}: not a valid call ({error})") from error
+        except ValidationError as error:
+            raise ValueError(f"{path}: not a valid call ({first_error(error)})") from error
 
     def dump(self) -> str:
         return yaml.safe_dump(

@@ -115,4 +115,10 @@ def _cut_words(sentence: str, limit: Limit, chars_per_page: int) -> str:
         else:
             high = middle - 1
     cut = _MARKER_TAIL.sub("", " ".join(words[:low])).rstrip(" ,;:")
-    return cut + "…" if cut else ""
+    if cut:
+        return cut + "…"
+    # a limit shorter than the first word: the most characters that fit
+    size = len(sentence)
+    while size > 0 and not fits(sentence[:size] + "…", limit, chars_per_page):
+        size -= 1
+    return sentence[:size] + "…" if size else ""

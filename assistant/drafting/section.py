@@ -3,6 +3,7 @@ past projects, with citations, cut to the call's limit as the call counts it."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -34,6 +35,29 @@ HEADINGS = {
     "en": {"facts": "Project elements", "rules": "References from the call and the rules"},
 }
 DRAFT_MAX_TOKENS = 900  # a long section; the limit cuts whatever is over
+
+
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s.*$", re.M)
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+", re.M)
+_EMPHASIS = re.compile(r"\*\*|__|(?<!\w)\*(?!\s)|(?<!\s)\*(?!\w)")
+
+
+def as_prose(text: str) -> str:
+    """A model's draft as the prose a proposal needs: no Markdown headings, bullets or bold,
+    and no sentence said twice (small models repeat themselves)."""
+    text = _EMPHASIS.sub("", _BULLET.sub("", _HEADING.sub("", text)))
+    text = re.sub(r"(?<=[.!?:\]])[ \t]+[-•][ \t]+", " ", text)  # bullets run into one line
+    paragraphs, seen = [], set()
+    for paragraph in re.split(r"\n\s*\n", text):
+        sentences = []
+        for sentence in re.split(r"(?<=[.!?])\s+(?!\[)", paragraph.strip()):
+            key = re.sub(r"\W+", " ", re.sub(r"\[\d+\]", "", sentence)).strip().casefold()
+            if key and key not in seen:
+                seen.add(key)
+                sentences.append(sentence)
+        if sentences:
+            paragraphs.append(" ".join(" ".join(sentences).split()))
+    return "\n\n".join(paragraphs)
 
 
 def _terms(text: str) -> set[str]:
@@ -274,7 +298,7 @@ class SectionDrafter:
                 call,
                 section,
                 language,
-                "".join(shown),
+                as_prose("".join(shown)),
                 passages,
                 citations.cited,
                 started,
