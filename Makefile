@@ -17,7 +17,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=O
 	$(if $(findstring avx512f,$(CPU_FLAGS)),-DGGML_AVX512=ON,-DGGML_AVX512=OFF)
 STAMP := $(VENV)/.stamp
 
-.PHONY: install system-deps run test lint bench clean
+.PHONY: install system-deps run test lint bench skeletons clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +47,14 @@ install: system-deps $(STAMP)-core $(if $(filter local,$(LLM)),$(STAMP)-model)
 system-deps:
 	@scripts/system-deps.sh
 
+# The sample corpus: regulation notes, calls, past projects (corpus/ideas are inputs, not sources).
+CORPUS := corpus/regulations corpus/calls corpus/projects
+# The demo: a proposal skeleton per comune of the Ambito Sociale di Lecce for the sample call.
+SKELETONS_OUT ?= out/skeletons
+SKELETONS_LLM ?= extractive
+
 run: install
-	$(BIN)/euroassist ingest corpus/
+	$(BIN)/euroassist ingest $(CORPUS)
 	$(BIN)/euroassist web --host $(HOST) --port $(PORT)
 
 test: system-deps $(STAMP)-llama
@@ -59,6 +65,12 @@ lint: $(STAMP)-core
 
 bench: install $(STAMP)-llama
 	$(BIN)/python -m bench.run_all
+
+skeletons: $(STAMP)-core
+	$(BIN)/euroassist ingest $(CORPUS)
+	EUROASSIST_LLM_PROVIDER=$(SKELETONS_LLM) $(BIN)/euroassist skeletons \
+		--call avviso-facilitazione-digitale-ambito-lecce \
+		--projects corpus/ideas/idee-ambito-lecce.csv --out $(SKELETONS_OUT)
 
 clean:
 	rm -rf $(VENV) .euroassist

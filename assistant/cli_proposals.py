@@ -35,9 +35,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="JSON output")]
 
 
 def _registry():
-    from assistant.calls.registry import CallRegistry
-
-    return CallRegistry([_assistant().settings.calls_dir])
+    return _assistant().call_registry()
 
 
 def _call(ref: str):
@@ -64,13 +62,7 @@ def _as_of(value: str | None) -> date | None:
 
 
 def _engine(assistant, as_of: str | None):
-    from assistant.eligibility.engine import EligibilityEngine
-    from assistant.eligibility.regulation import RuleTexts
-
-    has_index = assistant.settings.index_dir.exists()
-    return EligibilityEngine(
-        RuleTexts(assistant.index.catalog if has_index else None), _as_of(as_of)
-    )
+    return assistant.eligibility_engine(_as_of(as_of))
 
 
 def eligibility(
@@ -160,14 +152,10 @@ def calls_match(
     as_of: AsOfOpt = None,
 ) -> None:
     """Rank the calls for a project idea: eligible first, then fit, then closing date."""
-    from assistant.calls.matching import CallMatcher
-
-    assistant = _assistant()
-    calls, problems = _registry().all()
+    profile = _project(project)
+    report, problems = _assistant().match_calls(profile, _as_of(as_of))
     for problem in problems:
         errors.print(f"[red]error[/red] {escape(problem)}")
-    embedder = assistant.index.embedder if assistant.settings.index_dir.exists() else None
-    report = CallMatcher(_engine(assistant, as_of), embedder).match(calls, _project(project))
     if as_json:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
         return
@@ -200,7 +188,7 @@ def draft(
     as_json: JsonOpt = False,
 ) -> None:
     """Draft one section of a proposal within the call's limit, with citations."""
-    from assistant.drafting.section import SectionDrafter, find_section
+    from assistant.drafting.section import find_section
 
     if language not in ("it", "en"):
         raise fail(f"--language {language!r}: use it or en")
@@ -210,8 +198,7 @@ def draft(
     except ValueError as error:
         raise fail(str(error)) from error
     profile = _project(project)
-    assistant = _assistant()
-    drafter = SectionDrafter(assistant, assistant.chat_model)
+    drafter = _assistant().section_drafter()
     final = None
     for kind, value in drafter.stream(the_call, the_section, profile, language):
         if kind == "token" and not as_json:
@@ -243,7 +230,6 @@ def skeletons(
     as_of: AsOfOpt = None,
 ) -> None:
     """A proposal skeleton (.docx and .md) for each idea of a CSV; resumable."""
-    from assistant.skeletons.batch import SkeletonBatch
     from assistant.skeletons.ideas import IdeaError, load_ideas
 
     the_call = _call(call)
@@ -253,16 +239,8 @@ def skeletons(
         raise fail(str(error)) from error
     for problem in problems:
         errors.print(f"[red]error[/red] {escape(problem)}")
-    assistant = _assistant()
     wanted = {s.strip() for s in sections.split(",") if s.strip()} if sections else None
-    batch = SkeletonBatch(
-        assistant,
-        assistant.chat_model,
-        _as_of(as_of),
-        wanted,
-        assistant.settings.skeleton_workers,
-        language,
-    )
+    batch = _assistant().skeleton_batch(_as_of(as_of), wanted, language)
     started = time.perf_counter()
     with Progress(
         TextColumn("{task.description}"),

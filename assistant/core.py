@@ -106,3 +106,35 @@ class EuroAssist:
 
     def remove(self, documents: list[DocumentInfo]) -> int:
         return self.ingestor.remove([d.doc_id for d in documents])
+
+    # -- proposals: calls, eligibility, drafting, skeletons -----------------------------
+    def call_registry(self):
+        from assistant.calls.registry import CallRegistry
+
+        return CallRegistry([self.settings.calls_dir])
+
+    def eligibility_engine(self, today=None):
+        from assistant.eligibility.engine import EligibilityEngine
+        from assistant.eligibility.regulation import RuleTexts
+
+        catalog = self.index.catalog if self.settings.index_dir.exists() else None
+        return EligibilityEngine(RuleTexts(catalog), today)
+
+    def match_calls(self, project, today=None):
+        from assistant.calls.matching import CallMatcher
+
+        calls, problems = self.call_registry().all()
+        embedder = self.index.embedder if self.settings.index_dir.exists() else None
+        return CallMatcher(self.eligibility_engine(today), embedder).match(calls, project), problems
+
+    def section_drafter(self):
+        from assistant.drafting.section import SectionDrafter
+
+        return SectionDrafter(self, self.chat_model)
+
+    def skeleton_batch(self, today=None, sections=None, language: str = "it"):
+        from assistant.skeletons.batch import SkeletonBatch
+
+        return SkeletonBatch(
+            self, self.chat_model, today, sections, self.settings.skeleton_workers, language
+        )

@@ -5,7 +5,12 @@ from __future__ import annotations
 import runpy
 import sys
 
-MODULES = ["bench.retrieval_quality", "bench.generation"]
+MODULES = [
+    "bench.retrieval_quality",
+    "bench.generation",
+    "bench.eligibility",
+    "bench.skeletons",
+]
 
 if __name__ == "__main__":
     for module in MODULES:

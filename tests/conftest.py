@@ -170,7 +170,9 @@ def sample_indexed(tmp_path_factory) -> EuroAssist:
     """The project's own sample corpus (regulation notes, calls, past projects), indexed
     once for read-only tests of drafting and skeletons."""
     root = tmp_path_factory.mktemp("sample-index")
-    settings = Settings(data_dir=root / "data", calls_dir=REPO / "corpus" / "calls")
+    settings = Settings(
+        data_dir=root / "data", calls_dir=REPO / "corpus" / "calls", llm_provider="extractive"
+    )
     assistant = EuroAssist(settings)
     folders = [REPO / "corpus" / name for name in ("regulations", "calls", "projects")]
     results = assistant.ingest(folders)

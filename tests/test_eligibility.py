@@ -263,3 +263,22 @@ def test_no_combination_within_one_programme_or_when_cumulation_is_excluded(call
     assert combinations([call, same], idea) == []
     excluded = other_call(call).model_copy(update={"cumulation_allowed": False})
     assert combinations([call, excluded], idea) == []
+
+
+BENCH = REPO / "bench" / "eligibility"
+
+
+@pytest.mark.parametrize(
+    "case",
+    yaml.safe_load((BENCH / "cases.yaml").read_text(encoding="utf-8")),
+    ids=lambda c: c["id"],
+)
+def test_the_dev_eligibility_cases_get_their_verdict(case):
+    """The call YAMLs and profiles written from the dev questions (bench/eligibility)."""
+    verdict = check(
+        Call.load(BENCH / case["call"]),
+        ProjectProfile.load(BENCH / case["project"]),
+        today=date(2025, 6, 1),
+    )
+    assert verdict.verdict == case["verdict"]
+    assert statuses(verdict)[case["criterion"]] == "fail"

@@ -15,6 +15,7 @@ from assistant.answers.grounded import GroundedAnswer, Turn
 from assistant.core import EuroAssist
 from assistant.feedback import FeedbackStore
 from assistant.schema import DOC_TYPES, SearchFilters
+from ui.proposals import build_proposal_tabs
 
 UPLOAD_TYPES = [".pdf", ".docx", ".csv", ".md", ".txt", ".html"]
 TEXTS = {
@@ -85,44 +86,45 @@ def build_app(assistant: EuroAssist) -> gr.Blocks:
 
     with gr.Blocks(title="euroassist") as app:
         gr.Markdown(f"## {TEXTS['title']}\n{TEXTS['intro']}  \n<sub>Modello: {model_label}</sub>")
-        answers = gr.State([])  # GroundedAnswer per answer message, for feedback and export
-        with gr.Row():
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(
-                    elem_id="chat",
-                    height=560,
-                    buttons=["copy", "copy_all"],
-                    feedback_options=("Like", "Dislike"),
-                    label="Chat",
-                )
-                question = gr.Textbox(
-                    label=TEXTS["question"],
-                    placeholder=TEXTS["placeholder"],
-                    elem_id="question",
-                    lines=2,
-                )
-                with gr.Row():
-                    send = gr.Button(TEXTS["send"], variant="primary", elem_id="send")
-                    clear = gr.Button(TEXTS["clear"])
-                comment = gr.Textbox(label=TEXTS["comment"], lines=1)
-                with gr.Row():
-                    export = gr.DownloadButton(TEXTS["export"], visible=False)
-                    feedback_button = gr.Button(TEXTS["feedback_export"])
-                    feedback_file = gr.File(visible=False, label="feedback.jsonl")
-            with gr.Column(scale=1):
-                gr.Markdown(f"### {TEXTS['filters']}")
-                doc_type = gr.CheckboxGroup(list(DOC_TYPES), label=TEXTS["doc_type"])
-                programme = gr.Dropdown(
-                    assistant.programmes(),
-                    multiselect=True,
-                    label=TEXTS["programme"],
-                    allow_custom_value=True,
-                )
-                upload = gr.File(
-                    label=TEXTS["upload"], file_count="multiple", file_types=UPLOAD_TYPES
-                )
-                add = gr.Button(TEXTS["add"])
-                upload_log = gr.Markdown(elem_id="upload-log")
+        with gr.Tab("Chat"):
+            answers = gr.State([])  # GroundedAnswer per answer message, for feedback and export
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(
+                        elem_id="chat",
+                        height=560,
+                        buttons=["copy", "copy_all"],
+                        feedback_options=("Like", "Dislike"),
+                        label="Chat",
+                    )
+                    question = gr.Textbox(
+                        label=TEXTS["question"],
+                        placeholder=TEXTS["placeholder"],
+                        elem_id="question",
+                        lines=2,
+                    )
+                    with gr.Row():
+                        send = gr.Button(TEXTS["send"], variant="primary", elem_id="send")
+                        clear = gr.Button(TEXTS["clear"])
+                    comment = gr.Textbox(label=TEXTS["comment"], lines=1)
+                    with gr.Row():
+                        export = gr.DownloadButton(TEXTS["export"], visible=False)
+                        feedback_button = gr.Button(TEXTS["feedback_export"])
+                        feedback_file = gr.File(visible=False, label="feedback.jsonl")
+                with gr.Column(scale=1):
+                    gr.Markdown(f"### {TEXTS['filters']}")
+                    doc_type = gr.CheckboxGroup(list(DOC_TYPES), label=TEXTS["doc_type"])
+                    programme = gr.Dropdown(
+                        assistant.programmes(),
+                        multiselect=True,
+                        label=TEXTS["programme"],
+                        allow_custom_value=True,
+                    )
+                    upload = gr.File(
+                        label=TEXTS["upload"], file_count="multiple", file_types=UPLOAD_TYPES
+                    )
+                    add = gr.Button(TEXTS["add"])
+                    upload_log = gr.Markdown(elem_id="upload-log")
 
         def respond(message: str, history: list, stored: list, types: list, programmes: list):
             if not message or not message.strip():
@@ -207,6 +209,7 @@ def build_app(assistant: EuroAssist) -> gr.Blocks:
         chatbot.like(rate, [chatbot, answers, comment], comment)
         feedback_button.click(export_feedback, None, feedback_file)
         add.click(add_files, upload, upload_log)
+        build_proposal_tabs(assistant, export_dir)
     return app
 
 
