@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -13,10 +14,30 @@ from assistant.retrieval.hybrid import HybridRetriever, Mode
 from assistant.schema import DocumentInfo, Hit, SearchFilters
 from assistant.settings import Settings, get_settings
 
+NO_WORKSPACE = "\x00none"  # a workspace no document has: filters that must match nothing
+
 
 @dataclass
 class EuroAssist:
     settings: Settings = field(default_factory=get_settings)
+    # The workspaces this facade may read; None: all (the local operator, no accounts).
+    scope: frozenset[str] | None = None
+
+    def for_workspaces(self, workspaces) -> EuroAssist:
+        """The same assistant (shared index and models), reading only these workspaces:
+        every retrieval path narrows its filters to them in the index query itself."""
+        for loaded in ("index", "default_retriever", "chat_model", "answerer"):
+            getattr(self, loaded)  # loaded once, shared by every scoped copy
+        scoped = copy.copy(self)
+        scoped.scope = frozenset(workspaces)
+        return scoped
+
+    def scoped(self, filters: SearchFilters | None) -> SearchFilters | None:
+        """The filters narrowed to the scope's workspaces (never widened)."""
+        if self.scope is None:
+            return filters
+        narrowed = (filters or SearchFilters()).narrowed(workspace=sorted(self.scope))
+        return narrowed if narrowed is not None else SearchFilters(workspace=[NO_WORKSPACE])
 
     @cached_property
     def index(self) -> Index:
@@ -50,13 +71,13 @@ class EuroAssist:
     def retrieve(
         self, question: str, k: int = 10, filters: SearchFilters | None = None
     ) -> list[Hit]:
-        return self.default_retriever.retrieve(question, k, filters)
+        return self.default_retriever.retrieve(question, k, self.scoped(filters))
 
     def ask(
         self, question: str, k: int = 6, filters: SearchFilters | None = None
     ) -> ExtractiveAnswer:
         retriever = self.default_retriever
-        hits = retriever.retrieve(question, k, filters)
+        hits = retriever.retrieve(question, k, self.scoped(filters))
         return build_extractive_answer(
             question, retriever.analyse(question), hits, self.index.embedder, retriever.coverage
         )
@@ -78,13 +99,16 @@ class EuroAssist:
 
     def answer_stream(self, question: str, history=None, filters: SearchFilters | None = None):
         """Events of a grounded answer: status, tokens as they come, then the final answer."""
-        return self.answerer.stream(question, history, filters)
+        return self.answerer.stream(question, history, self.scoped(filters))
 
     def programmes(self) -> list[str]:
         return self.index.catalog.programmes()
 
     def documents(self) -> list[DocumentInfo]:
-        return self.index.catalog.documents()
+        documents = self.index.catalog.documents()
+        if self.scope is None:
+            return documents
+        return [d for d in documents if d.metadata.get("workspace", "shared") in self.scope]
 
     def resolve_documents(self, refs: list[str]) -> tuple[list[DocumentInfo], list[str]]:
         """Documents named by id, path or file name; and the refs that matched nothing."""
@@ -118,7 +142,7 @@ class EuroAssist:
         from assistant.eligibility.regulation import RuleTexts
 
         catalog = self.index.catalog if self.settings.index_dir.exists() else None
-        return EligibilityEngine(RuleTexts(catalog), today)
+        return EligibilityEngine(RuleTexts(catalog, self.scope), today)
 
     def match_calls(self, project, today=None):
         from assistant.calls.matching import CallMatcher

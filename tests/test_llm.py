@@ -169,3 +169,60 @@ def test_web_chat_answers_with_the_llm(tmp_path, llama_server):
     sources = [(m.get("metadata") or {}).get("title", "") for m in history[2:]]
     assert sources, answer
     assert all(s.startswith("[") for s in sources)
+
+
+def test_section_drafted_by_a_server_llm_is_cited_and_within_the_limit(
+    sample_indexed, llama_server
+):
+    """Drafting through the OpenAI-compatible server: streamed, prose, within the call's
+    limit, every marker resolving to a passage of the call or the regulations."""
+    import re
+    from pathlib import Path
+
+    from assistant.calls.project import ProjectProfile
+    from assistant.calls.schema import Call, Limit
+    from assistant.drafting.limits import fits
+    from assistant.drafting.section import SectionDrafter, find_section
+
+    root = Path(__file__).resolve().parents[1]
+    call = Call.load(root / "corpus" / "calls" / "avviso-facilitazione-digitale-ambito-lecce.yaml")
+    section = find_section(call, "6").model_copy(update={"limit": Limit(max=700)})
+    project = ProjectProfile.model_validate(
+        {
+            "title": "Punto di facilitazione digitale di Arnesano",
+            "summary": "Un Punto nella biblioteca comunale con visite a domicilio per anziani soli.",
+            "applicant": {"name": "Comune di Arnesano", "type": "comune", "population": 4100},
+            "activities": ["Assistenza su SPID e CIE", "Percorsi di gruppo per over 65"],
+        }
+    )
+    chat = openai_chat(llama_server, ALIAS, None, 4096, 300)
+    events = list(SectionDrafter(sample_indexed, chat).stream(call, section, project, "it"))
+    tokens = [value for kind, value in events if kind == "token"]
+    draft = events[-1][1]
+    assert len(tokens) > 3
+    assert draft.provider == "openai" and draft.model == ALIAS
+    assert draft.text and fits(draft.text, section.limit) and draft.within_limit
+    assert "#" not in draft.text and "**" not in draft.text
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", draft.text)}
+    assert markers <= {p.number for p in draft.passages}
+    assert set(draft.cited) == markers
+
+
+def test_skeletons_in_parallel_through_a_server_llm(sample_indexed, llama_server, tmp_path):
+    from datetime import date
+    from pathlib import Path
+
+    from assistant.calls.schema import Call
+    from assistant.skeletons.batch import SkeletonBatch
+    from assistant.skeletons.ideas import load_ideas
+
+    root = Path(__file__).resolve().parents[1]
+    call = Call.load(root / "corpus" / "calls" / "avviso-facilitazione-digitale-ambito-lecce.yaml")
+    ideas, _ = load_ideas(root / "corpus" / "ideas" / "idee-ambito-lecce.csv")
+    chat = openai_chat(llama_server, ALIAS, None, 4096, 300)
+    batch = SkeletonBatch(sample_indexed, chat, date(2026, 12, 15), {"1"}, workers=2)
+    assert batch.workers == 2
+    results = batch.run(call, ideas[1:3], tmp_path)
+    assert [r.status for r in results] == ["written", "written"], [r.error for r in results]
+    markdown = (tmp_path / results[0].files[1]).read_text(encoding="utf-8")
+    assert f"openai ({ALIAS})" in markdown

@@ -131,8 +131,9 @@ def category_of(region: str | None) -> RegionCategory | None:
 class RuleTexts:
     """Finds the words of a regulation's article in the index (the catalogue's sections)."""
 
-    def __init__(self, catalog=None) -> None:
+    def __init__(self, catalog=None, workspaces=None) -> None:
         self.catalog = catalog
+        self.workspaces = sorted(workspaces) if workspaces is not None else None
 
     def quote(self, rule: RuleRef) -> tuple[str, str]:
         """(quote, where), from the indexed text when possible: the regulation's own
@@ -140,14 +141,23 @@ class RuleTexts:
         if self.catalog is not None:
             article = f"Art. {rule.article}"
             with self.catalog.engine.connect() as connection:
+                # only the workspaces the reader may see (every query path is scoped)
+                scope = ""
+                params: list = [article, f"{article} ›%", f"%{rule.regulation}%"]
+                if self.workspaces is not None:
+                    scope = (
+                        f" AND d.workspace IN ({', '.join('?' * len(self.workspaces)) or 'NULL'})"
+                    )
+                    params += self.workspaces
                 rows = connection.exec_driver_sql(
                     "SELECT c.text, d.title, c.page, c.section, d.source FROM chunks c "
                     "JOIN documents d ON d.doc_id = c.doc_id "
-                    "WHERE (c.section = ? OR c.section LIKE ?) AND d.identifiers LIKE ? "
-                    "ORDER BY CASE WHEN d.title LIKE ? THEN 0 ELSE 1 END, "
+                    "WHERE (c.section = ? OR c.section LIKE ?) AND d.identifiers LIKE ?"
+                    + scope
+                    + " ORDER BY CASE WHEN d.title LIKE ? THEN 0 ELSE 1 END, "
                     "CASE d.language WHEN 'it' THEN 0 WHEN 'en' THEN 1 ELSE 2 END, "
                     "d.doc_id, c.ordinal LIMIT 12",
-                    (article, f"{article} ›%", f"%{rule.regulation}%", f"%{rule.regulation}%"),
+                    (*params, f"%{rule.regulation}%"),
                 ).fetchall()
             if rows:
                 best = rows[0]

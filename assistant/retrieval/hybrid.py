@@ -348,8 +348,11 @@ class HybridRetriever:
             score=score,
             scores=scores,
             metadata={
-                k: v
-                for k, v in (row["meta"] or {}).items()
-                if isinstance(v, str | int | float | bool)
+                **{
+                    k: v
+                    for k, v in (row["meta"] or {}).items()
+                    if isinstance(v, str | int | float | bool)
+                },
+                "workspace": row.get("workspace") or "shared",
             },
         )

@@ -77,7 +77,8 @@ class SkeletonBuilder:
         self.lock = lock or nullcontext()
         self.drafter = SectionDrafter(assistant, chat, lock)
         has_index = assistant.settings.index_dir.exists()
-        self.rule_texts = RuleTexts(assistant.index.catalog if has_index else None)
+        catalog = assistant.index.catalog if has_index else None
+        self.rule_texts = RuleTexts(catalog, getattr(assistant, "scope", None))
 
     def build(self, call: Call, project: ProjectProfile, language: str = "it") -> Skeleton:
         with self.lock:
