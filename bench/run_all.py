@@ -9,6 +9,7 @@ MODULES = [
     "bench.retrieval_quality",
     "bench.generation",
     "bench.eligibility",
+    "bench.calls_extract",
     "bench.skeletons",
 ]
 

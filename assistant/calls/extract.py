@@ -15,34 +15,27 @@ listed in `missing`, never guessed: the result is a draft for a person to check.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from assistant.calls.schema import (
-    Call,
-    CostCategory,
-    Criterion,
-    Indicator,
-    Limit,
-    Place,
-    Section,
-    Unit,
-)
+from assistant.calls.schema import Call, CostCategory, Criterion, Indicator, Limit, Place, Section
+from assistant.calls.schema import Unit as LimitUnit
 from assistant.loaders import LoadError, build_loaders, loader_for
 from assistant.loaders.ocr import OcrEngine
-from assistant.structure import PathEntry, parse_structure
-from assistant.structure import Unit as StructureUnit
+from assistant.schema import Block
+from assistant.structure import PathEntry, StructureParser, Unit
 from assistant.text_analysis import fold
 
 QUOTE_MAX = 300
-# Fields a call normally states; those not found are listed as missing.
+# What a call normally states: those not found are listed as missing.
 CHECKLIST = (
     "title",
     "programme",
@@ -70,6 +63,7 @@ class ExtractionResult(BaseModel):
     found: list[str] = Field(default_factory=list, description="field paths filled")
     missing: list[str] = Field(default_factory=list, description="field paths not found")
     warnings: list[str] = Field(default_factory=list)
+    pages: int | None = Field(default=None, description="pages of the document read")
 
 
 # ----------------------------------------------------------------------------- passages
@@ -82,42 +76,51 @@ _BOUNDARY = re.compile(
     r"(?<=[.;!?])\s+(?=[A-ZÀ-Ý•➢▪✓\-–“\"«])|\s+(?=[•➢▪✓]\s)|\s+(?=[-–]\s)|\s\|\s"
     r"|(?<=:)\s+(?=[a-z]\)\s)"
 )
+_MARKER = re.compile(r"^(?:\(?[a-zA-Z]\)|[A-Z]\.(?=\s)|\d{1,2}[.)](?=\s)|[•➢▪✓\-–])\s*")
 
 
 @dataclass
 class Passage:
-    """A paragraph (or list item) of the call, or one row of a table, as one line of text."""
+    """A paragraph or list item of the call, or one row of a table, as one line of text."""
 
     text: str
     section: str | None
     title: str  # flat title of the enclosing section, for keyword tests
-    offsets: list[int]
+    offsets: list[int]  # where each source line starts in `text`
     pages: list[int | None]
     lines: list[str] = field(default_factory=list)
     cells: list[str] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
-    table: int | None = None
-    item: bool = False  # a first-level numbered or lettered item of its section
+    item: str | None = None  # "paragraph" or "point" for a numbered or lettered item
     order: int = 0
     flat: str = ""
 
     def __post_init__(self) -> None:
         self.flat = flat(self.text)
 
+    @property
+    def is_header(self) -> bool:
+        return bool(self.cells) and self.cells == self.header
+
     def page_at(self, offset: int) -> int | None:
         index = bisect_right(self.offsets, offset) - 1
         return self.pages[max(index, 0)] if self.pages else None
 
-    def sentence_span(self, start: int, end: int | None = None) -> tuple[int, int]:
-        end = start if end is None else end
+    @cached_property
+    def _sentences(self) -> tuple[list[int], list[int]]:
+        """Where the sentences start and end (list items and table cells count as sentences)."""
         starts, ends = [0], []
         for m in _BOUNDARY.finditer(self.text):
             ends.append(m.start())
             starts.append(m.end())
         ends.append(len(self.text))
-        s = max(x for x in starts if x <= start)
-        e = min((x for x in ends if x >= end), default=len(self.text))
-        return s, e
+        return starts, ends
+
+    def sentence_span(self, start: int, end: int | None = None) -> tuple[int, int]:
+        starts, ends = self._sentences
+        s = starts[max(bisect_right(starts, max(start, 0)) - 1, 0)]
+        index = bisect_left(ends, start if end is None else end)
+        return s, ends[min(index, len(ends) - 1)]
 
     def sentence(self, offset: int) -> str:
         s, e = self.sentence_span(offset)
@@ -126,8 +129,11 @@ class Passage:
     def context(self, offset: int) -> str:
         """The sentence at `offset` and the one before it (an intro ending with a colon)."""
         s, e = self.sentence_span(offset)
-        ps, _ = self.sentence_span(max(s - 2, 0)) if s else (s, e)
-        return self.flat[ps:e]
+        previous = self.sentence_span(s - 2)[0] if s >= 2 else s
+        return self.flat[previous:e]
+
+    def sentences(self) -> Iterator[tuple[int, int]]:
+        yield from zip(*self._sentences, strict=True)
 
     def quote(self, start: int, end: int) -> str:
         if self.cells and len(self.text) <= QUOTE_MAX:
@@ -135,7 +141,8 @@ class Passage:
         s, e = self.sentence_span(start, end)
         if e - s <= QUOTE_MAX:
             return self.text[s:e].strip()
-        left = max(s, min(start - (QUOTE_MAX - (end - start)) // 2, e - QUOTE_MAX))
+        left = start if end - start >= QUOTE_MAX else start - (QUOTE_MAX - (end - start)) // 2
+        left = max(s, min(left, e - QUOTE_MAX))
         right = min(e, left + QUOTE_MAX)
         if left > s and " " in self.text[left:right]:
             left = self.text.index(" ", left) + 1
@@ -152,7 +159,12 @@ _STRUCTURAL = {"paragraph", "point", "subpoint", "recital"}
 
 
 def section_entry(path: list[PathEntry]) -> PathEntry | None:
-    return next((e for e in reversed(path) if e.kind not in _STRUCTURAL), None)
+    """The deepest heading; a "heading" whose title starts in lower case is a body line
+    that begins with a reference (`A.4 del bando, il quale ...`): skipped."""
+    return next(
+        (e for e in reversed(path) if e.kind not in _STRUCTURAL and not e.title[:1].islower()),
+        None,
+    )
 
 
 def section_name(entry: PathEntry | None) -> str | None:
@@ -164,9 +176,7 @@ def section_name(entry: PathEntry | None) -> str | None:
     label = entry.label.removeprefix("§ ")
     if entry.kind == "numbered_section" and "." not in label:
         label += "."
-    title = entry.title
-    if title.isupper():
-        title = title[:1] + title[1:].lower()
+    title = entry.title[:1] + entry.title[1:].lower() if entry.title.isupper() else entry.title
     return f"{label} {title}".strip()
 
 
@@ -192,42 +202,70 @@ def _cells(row: str) -> list[str]:
     return [re.sub(r"(?<=[a-zà-ù])- (?=[a-zà-ù])", "", c.strip()) for c in row.split(" | ")]
 
 
-def build_passages(units: list[StructureUnit]) -> list[Passage]:
+def _table_passages(unit: Unit, section: str | None, title: str) -> list[Passage]:
+    rows = [r for r in unit.text.split("\n") if r.strip()]
+    header = _cells(rows[0]) if rows else []
+    out = []
+    for row in rows:
+        cells = _cells(row)
+        text = " | ".join(cells)
+        out.append(Passage(text, section, title, [0], [unit.page], cells=cells, header=header))
+    return out
+
+
+def build_passages(units: list[Unit]) -> list[Passage]:
     passages: list[Passage] = []
-    tables = 0
     for unit in units:
         entry = section_entry(unit.path)
         section = section_name(entry)
         title = flat(entry.title or entry.label) if entry else ""
         if unit.kind == "table":
-            tables += 1
-            rows = [r for r in unit.text.split("\n") if r.strip()]
-            header = _cells(rows[0]) if rows else []
-            for row in rows:
-                cells = _cells(row)
-                passages.append(
-                    Passage(
-                        " | ".join(cells),
-                        section,
-                        title,
-                        [0],
-                        [unit.page],
-                        cells=cells,
-                        header=header,
-                        table=tables,
-                    )
-                )
+            passages += _table_passages(unit, section, title)
             continue
         text, offsets, pages = _join(unit.lines, unit.pages)
         if not text:
             continue
-        item = bool(unit.path) and unit.path[-1].kind in ("paragraph", "point")
-        item = item and len(unit.path) >= 2 and unit.path[-2] is entry
+        kind = unit.path[-1].kind if unit.path else None
         lines = [" ".join(x.split()) for x in unit.lines if x.strip()]
+        item = kind if kind in ("paragraph", "point") else None
         passages.append(Passage(text, section, title, offsets, pages, lines=lines, item=item))
     for order, passage in enumerate(passages):
         passage.order = order
     return passages
+
+
+class _HeadingRecorder(StructureParser):
+    """The structure parser, keeping every heading it meets with its page: a heading with
+    no text under it (`Sezione 1 – Sintesi (max 1.500 caratteri)`) makes no unit."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.page: int | None = None
+        self.headings: list[tuple[PathEntry, int | None]] = []
+
+    def block(self, block: Block) -> None:
+        self.page = block.page
+        super().block(block)
+
+    def _push(self, entry: PathEntry) -> None:
+        super()._push(entry)
+        if entry.kind not in _STRUCTURAL:
+            self.headings.append((entry, self.page))
+
+
+def parse_call(blocks: list[Block]) -> tuple[list[Unit], str | None, list[Passage]]:
+    """Units, document title, and the headings as passages of their own."""
+    parser = _HeadingRecorder()
+    for block in blocks:
+        parser.block(block)
+    units = parser.finish()
+    headings = []
+    for entry, page in parser.headings:
+        name = section_name(entry) or ""
+        headings.append(
+            Passage(name, name, flat(entry.title or entry.label), [0], [page], lines=[name])
+        )
+    return units, parser.document_title, headings
 
 
 # ------------------------------------------------------------------------ values in text
@@ -243,6 +281,7 @@ DATE_RE = re.compile(
 
 
 def iter_dates(text: str) -> Iterator[tuple[int, int, date]]:
+    """Italian dates: `02/03/2026`, `11.03.2025`, `2 marzo 2026`, `1° ottobre 2026`."""
     for m in DATE_RE.finditer(text):
         if m.group(1):
             d, mo, y = int(m.group(1)), int(m.group(3)), int(m.group(4))
@@ -259,15 +298,16 @@ _MULT = r"milion[ei]|mln|miliard[oi]|mld|mila"
 MONEY_RE = re.compile(
     rf"(?:€|\beuro\b|\beur\b)\s*(?P<a>{_NUM})(?:\s*(?P<am>{_MULT})\b)?"
     rf"|(?P<b>{_NUM})\s*(?:(?P<bm>{_MULT})\s*(?:di\s+)?)?(?:€|\beuro\b|\beur\b)(?!\s*/)"
-    rf"|(?P<c>\d{{1,3}}(?:\.\d{{3}})+,\d{{2}})(?!\s*(?:€|euro)?\s*/)(?!\d)",
+    rf"|(?P<c>\d{{1,3}}(?:\.\d{{3}})+,\d{{2}})(?!\d)(?!\s*(?:€|euro)?\s*/)",
     re.I,
 )
+PERCENT_RE = re.compile(r"(\d{1,3}(?:[,.]\d{1,2})?)\s*(?:%|per\s?cento\b)", re.I)
+_PLAIN_INT = r"(\d{1,3}(?:\.\d{3})+|\d+)"
 
 
 def parse_number(text: str) -> float:
     """Italian number: `1.200.000,00`, `500.000`, `1,5`, `5000`."""
-    text = re.sub(r"[.\u00a0\u202f]", "", text).replace(",", ".")
-    return float(text)
+    return float(re.sub(r"[.\u00a0\u202f]", "", text).replace(",", "."))
 
 
 def _multiplier(word: str | None) -> float:
@@ -280,16 +320,12 @@ def _multiplier(word: str | None) -> float:
 
 
 def iter_money(text: str) -> Iterator[tuple[int, int, float]]:
+    """Amounts: `€ 1.200.000,00`, `euro 500.000`, `1,5 milioni di euro`, `300.000,00`."""
     for m in MONEY_RE.finditer(text):
         number = m.group("a") or m.group("b") or m.group("c")
         value = parse_number(number) * _multiplier(m.group("am") or m.group("bm"))
         if value >= 1:
             yield m.start(), m.end(), value
-
-
-PERCENT_RE = re.compile(r"(\d{1,3}(?:[,.]\d{1,2})?)\s*(?:%|per\s?cento\b)", re.I)
-
-_PLAIN_INT = r"(\d{1,3}(?:\.\d{3})+|\d+)"
 
 
 def plain_int(text: str) -> int:
@@ -304,14 +340,11 @@ class Candidate:
     rank: int  # lower is more trustworthy
     order: int
     passage: int = -1
-
-    @property
-    def key(self) -> tuple[int, int]:
-        return self.rank, self.order
+    span: tuple[int, int] = (0, 0)  # where the value is in its passage
 
 
 def best(candidates: list[Candidate]) -> Candidate | None:
-    return min(candidates, key=lambda c: c.key) if candidates else None
+    return min(candidates, key=lambda c: (c.rank, c.order)) if candidates else None
 
 
 def _distinct(values: list[Any]) -> list[Any]:
@@ -334,45 +367,65 @@ class Draft:
     def note(self, path: str, place: Place) -> None:
         self.notes.append(f"{path}: {place.label() or 'senza pagina'} «{place.quote or ''}»")
 
+    def set_model(self, name: str, values: dict[str, Any], places: list[tuple[str, Place]]):
+        """A sub-model with its first place; the other places go to the notes."""
+        if not values:
+            return
+        values["place"] = places[0][1]
+        for path, place in places:
+            self.mark(path)
+            if place != values["place"]:
+                self.note(path, place)
+        self.data[name] = values
 
-def scheda_rows(passages: list[Passage], key: str) -> Iterator[tuple[Passage, str, int]]:
-    """Rows of a key | value table (the Lombardy "scheda informativa") whose key matches;
-    with the value and its offset in the row."""
+
+def scheda_rows(passages: list[Passage], key: str) -> Iterator[tuple[Passage, int]]:
+    """Rows of a key | value table (the Lombardy "scheda informativa") whose key matches,
+    with the offset of the value in the row."""
     for p in passages:
-        if len(p.cells) < 2 or len(p.cells[0]) > 60 or not p.cells[0].strip():
+        if len(p.cells) < 2 or not 0 < len(p.cells[0]) <= 60:
             continue
         if re.fullmatch(key, flat(p.cells[0]).strip(" :")):
-            values = [c for c in p.cells[1:] if c.strip()]
-            if values:
-                value = values[0]
-                yield p, value, p.text.index(value)
+            value = next((c for c in p.cells[1:] if c.strip()), None)
+            if value:
+                yield p, p.text.index(value, len(p.cells[0]))
 
 
-# ---------------------------------------------------------------------------- title etc.
+def _is_scheda(p: Passage, key: str) -> bool:
+    return (
+        len(p.cells) >= 2 and len(p.cells[0]) <= 60 and re.search(key, flat(p.cells[0])) is not None
+    )
+
+
+# ------------------------------------------------------------------- title and authority
 _TITLE_START = re.compile(
-    r"^(bando|avviso|manifestazione d['’]interesse|invito|call for proposals)\b", re.I
+    r"^(bando|avviso|manifestazione d['’]interesse|invito|call for proposals)\b"
 )
 
 
-def extract_title(passages: list[Passage], doc_title: str | None, structure_title: str | None):
-    for p, value, at in scheda_rows(passages, r"titolo"):
-        return value.strip(" |"), p.place(at)
+def extract_title(
+    passages: list[Passage], doc_title: str | None, structure_title: str | None, draft: Draft
+) -> str | None:
+    for p, at in scheda_rows(passages, r"titolo"):
+        title = p.text[at:].split(" | ")[0].strip()
+        draft.note("title", p.place(at, at + len(title)))
+        return title
     if structure_title:
-        return structure_title, Place(quote=structure_title[:QUOTE_MAX])
-    for p in passages:
-        if p.page_at(0) not in (None, 1, 2) or p.cells:
+        return structure_title
+    for p in passages[:60]:
+        if p.cells or p.page_at(0) not in (None, 1, 2):
             continue
         for i, line in enumerate(p.lines):
             if _TITLE_START.match(flat(line)) and len(line) >= 10:
-                title = line
-                if len(line.split()) <= 3 and i + 1 < len(p.lines):
-                    title = f"{line} {p.lines[i + 1]}"
-                return title[:200], Place(page=p.page_at(0), quote=title[:QUOTE_MAX])
-        if p.order > 40:
-            break
+                short = len(line.split()) <= 3 and i + 1 < len(p.lines)
+                title = f"{line} {p.lines[i + 1]}" if short else line
+                draft.note(
+                    "title", Place(section=p.section, page=p.page_at(0), quote=title[:QUOTE_MAX])
+                )
+                return title[:200]
     if doc_title and not flat(doc_title).startswith("allegato"):
-        return doc_title, Place(page=1, quote=doc_title[:QUOTE_MAX])
-    return None, None
+        return doc_title
+    return None
 
 
 _REGIONS = {
@@ -409,30 +462,27 @@ def region_mentioned(region: str, text_flat: str) -> bool:
 
 
 def extract_authority(passages: list[Passage], draft: Draft) -> str | None:
-    counts: Counter[str] = Counter()
-    first: dict[str, tuple[Passage, int, int]] = {}
+    """Regione X (the most cited), else the most cited Ministero; returns the region."""
+    regions: Counter[str] = Counter()
     for p in passages:
         for m in _REGION_RE.finditer(p.text):
-            name = next(r for r in _REGIONS if flat(r) == flat(m.group(1)).replace("-", "-"))
-            counts[name] += 1
-            first.setdefault(name, (p, m.start(), m.end()))
-    if counts:
-        region = counts.most_common(1)[0][0]
-        draft.data["managing_authority"] = f"Regione {region}"
-        draft.data["region"] = region
+            regions[next(r for r in _REGIONS if r.lower() == m.group(1).lower())] += 1
+    if regions:
+        region = regions.most_common(1)[0][0]
+        draft.data |= {"managing_authority": f"Regione {region}", "region": region}
         draft.mark("managing_authority")
         draft.mark("region")
         return region
-    ministries: Counter[str] = Counter()
-    for p in passages:
-        for m in _MINISTRY_RE.finditer(p.text):
-            ministries[" ".join(m.group().split())] += 1
+    ministries = Counter(
+        " ".join(m.group().split()) for p in passages for m in _MINISTRY_RE.finditer(p.text)
+    )
     if ministries:
         draft.data["managing_authority"] = ministries.most_common(1)[0][0]
         draft.mark("managing_authority")
     return None
 
 
+# -------------------------------------------------------------------- programme and fund
 _PROGRAMME_RE = re.compile(
     r"\b(?P<kind>PR|POR|PON|PN)\s+(?P<pre>(?:[A-Z][\w'’-]+\s+){0,2}?)"
     r"(?P<fund>FESR(?:\s?[-–/]\s?FSE\+?)?|FSE\+?(?:\s?[-–/]\s?FESR)?|FEASR|FEAMPA)\s*"
@@ -443,17 +493,21 @@ _PROGRAMME_LONG_RE = re.compile(
     r"[^.;]{0,20}?(?P<y1>20\d\d)\s*[-–/]\s*(?P<y2>20\d\d)",
     re.I,
 )
-_PNRR_RE = re.compile(r"\bPNRR\b|Piano Nazionale di Ripresa e Resilienza", re.I)
-_PNRR_MEASURE_RE = re.compile(r"\bM(\d)\s?C(\d)\b(?:[^.;]{0,40}?\bI(?:nvestimento)?\s?(\d+\.\d+))?")
 _INTERREG_RE = re.compile(r"\bInterreg\s+(?:[A-Z][\w-]*\s?){1,4}(?:20\d\d\s*[-–]\s*20\d\d)?")
-_REGIONAL_FUNDS_RE = re.compile(
-    r"risorse (?:regionali|di regione|del bilancio regionale|autonome)|bilancio regionale"
+_PNRR_MEASURE_RE = re.compile(r"\bM(\d)\s?C(\d)\b(?:[^.;]{0,40}?\bI(?:nvestimento)?\s?(\d+\.\d+))?")
+# Where a call says what pays for it: "a valere sul PNRR", "risorse del bilancio regionale".
+_PNRR_FUNDING = re.compile(
+    r"a valere (?:sul|sulle risorse del) pnrr|finanziat\w+ (?:dal|con (?:le )?risorse del) pnrr"
+    r"|nextgenerationeu|next generation eu|piano nazionale di ripresa e resilienza[^.;]{0,40}missione"
+)
+_REGIONAL_FUNDING = re.compile(
+    r"risorse (?:regionali|di regione|del bilancio regionale|autonome)|bilancio regionale|fondi regionali"
 )
 _FUND_NAMES = {
     "FESR": r"\bfesr\b|fondo europeo di sviluppo regionale",
     "FSE+": r"\bfse\+?|fondo sociale europeo",
     "FEASR": r"\bfeasr\b|fondo europeo agricolo per lo sviluppo rurale",
-    "JTF": r"\bjtf\b|fondo per una transizione giusta",
+    "FEAMPA": r"\bfeampa\b",
 }
 _COHESION = {"FESR", "FSE+", "JTF", "Interreg", "FEAMPA"}
 
@@ -463,56 +517,76 @@ def _years(y: str) -> str:
 
 
 def _programmes(passages: list[Passage], region: str | None) -> Counter[str]:
+    """Programme names as cited, with the region added where the text leaves it out."""
     found: Counter[str] = Counter()
     for p in passages:
         for m in _PROGRAMME_RE.finditer(p.text):
             fund = re.sub(r"\s", "", m.group("fund")).replace("–", "-").replace("/", "-")
             names = f"{m.group('pre')}{m.group('post')}".split()
             years = f"{_years(m.group('y1'))}-{_years(m.group('y2'))}"
-            kind = m.group("kind")
-            if names:
-                found[f"{kind} {' '.join(names)} {fund} {years}"] += 1
-            else:
-                found[" ".join(x for x in (kind, fund, region, years) if x)] += 1
+            parts = [m.group("kind"), *names, fund] if names else [m.group("kind"), fund, region]
+            found[" ".join(x for x in [*parts, years] if x)] += 1
         for m in _PROGRAMME_LONG_RE.finditer(p.text):
             found[" ".join(x for x in ("PR FESR", region, f"{m['y1']}-{m['y2']}") if x)] += 1
     return found
 
 
+def _programme_fund(programme: str, all_flat: str) -> str | None:
+    funds = [f for f in _FUND_NAMES if f.rstrip("+") in programme]
+    if len(funds) <= 1:
+        return funds[0] if funds else None
+    counts = {f: len(re.findall(_FUND_NAMES[f], all_flat)) for f in funds}
+    return max(counts, key=counts.__getitem__)
+
+
+def _funding_text(passages: list[Passage]) -> str:
+    """The words of the budget sections and rows: where a call names its money."""
+    parts = [
+        p.flat
+        for p in passages
+        if re.search(r"dotazion|risorse|fonte di finanziamento|copertura finanziaria", p.title)
+        or _is_scheda(p, r"dotazione|risorse")
+    ]
+    return " ".join(parts)
+
+
+def _fund_source(text: str, strict: bool = False) -> str | None:
+    """PNRR or regional money, from the words that say where the money comes from;
+    `strict` for the whole text, where "PNRR" alone is often a rule on cumulation."""
+    if _PNRR_FUNDING.search(text) or (not strict and "pnrr" in text):
+        return "PNRR"
+    if _REGIONAL_FUNDING.search(text) or (not strict and "legge regionale" in text):
+        return "regionale"
+    return None
+
+
 def extract_programme(passages: list[Passage], region: str | None, draft: Draft) -> None:
     programmes = _programmes(passages, region)
     all_flat = " ".join(p.flat for p in passages)
-    programme: str | None = None
-    fund: str | None = None
+    money_flat = _funding_text(passages)
+    programme = fund = None
     if programmes:
         programme = programmes.most_common(1)[0][0]
-        funds = [f for f in ("FESR", "FSE+", "FEASR", "FEAMPA") if f.rstrip("+") in programme]
-        fund = funds[0] if len(funds) == 1 else None
-        if len(funds) > 1:
-            counts = {f: len(re.findall(_FUND_NAMES[f], all_flat)) for f in funds}
-            fund = max(counts, key=counts.__getitem__)
+        fund = _programme_fund(programme, all_flat)
     elif m := _INTERREG_RE.search(" ".join(p.text for p in passages[:60])):
         programme, fund = " ".join(m.group().split()), "Interreg"
-    elif len(_PNRR_RE.findall(all_flat)) >= 3 or any(
-        _PNRR_RE.search(p.text) for p in passages[:15]
-    ):
-        fund = "PNRR"
-        measure = _PNRR_MEASURE_RE.search(" ".join(p.text for p in passages))
-        programme = "PNRR"
-        if measure:
-            programme += f" M{measure[1]}C{measure[2]}" + (f" I{measure[3]}" if measure[3] else "")
-    elif _REGIONAL_FUNDS_RE.search(all_flat) or re.search(r"\blegge regionale\b", all_flat):
-        fund = "regionale"
+    else:
+        fund = _fund_source(money_flat) or _fund_source(all_flat, strict=True)
+        if fund == "PNRR":
+            programme = "PNRR"
+            if measure := _PNRR_MEASURE_RE.search(" ".join(p.text for p in passages)):
+                programme += f" M{measure[1]}C{measure[2]}" + (
+                    f" I{measure[3]}" if measure[3] else ""
+                )
     if programme:
         draft.data["programme"] = programme
         draft.mark("programme")
     if fund:
-        draft.data["fund"] = fund
-        draft.data["cohesion_policy"] = fund in _COHESION
+        draft.data |= {"fund": fund, "cohesion_policy": fund in _COHESION}
         draft.mark("fund")
     if len(programmes) > 1:
-        others = ", ".join(p for p, _ in programmes.most_common()[1:4])
-        draft.warnings.append(f"altri programmi citati nel testo: {others}")
+        others = ", ".join(name for name, _ in programmes.most_common()[1:4])
+        draft.warnings.append(f"programme: altri programmi citati nel testo ({others})")
 
 
 _OBJECTIVE_RE = re.compile(
@@ -525,7 +599,7 @@ def extract_objective(passages: list[Passage], draft: Draft) -> None:
         if m := _OBJECTIVE_RE.search(p.text):
             if m.group(1):
                 value = f"{m.group(1).upper()}{m.group(2)}"
-            else:
+            else:  # "Obiettivo specifico 2.1" of a FESR programme is RSO2.1
                 prefix = {"FESR": "RSO", "FSE+": "ESO"}.get(draft.data.get("fund") or "", "")
                 value = f"{prefix}{m.group(3)}"
             draft.data["specific_objective"] = value
@@ -542,6 +616,48 @@ _NOT_APPLICATION = re.compile(
     r"|integrazion|accettazion|liquidaz|graduatori|esito|collaud|saldo|anticip|variant|prorog"
     r"|spes[ae] (?:sostenut|ammissibil)|realizzazione|affidamento"
 )
+_LABELLED_DATE = re.compile(
+    r"\b(apertura|chiusura|scadenza)(?: (?:dei termini|del bando|dell['’]avviso|dello sportello))?"
+    r"\s*(?::|\bil\b|\bal\b)\s*(?:ore\s*[\d.,:]+\s*(?:del\s*)?)?$"
+)
+
+
+_LABELLED_CONTEXT = re.compile(r"domand|candidatur|sportello|present|\bbando\b|\bavviso\b")
+
+
+def _row_dates(p: Passage, dates: list, opening: list, closing: list) -> None:
+    """`DATA CHIUSURA | 15 maggio 2025`; `Chiusura termini per la presentazione della
+    domanda | 13 marzo 2025 h. 16.00` (a timetable row: weaker)."""
+    key = flat(p.cells[0])
+    values = [(s, e, d) for s, e, d in dates if s >= len(p.cells[0])]
+    if not values or len(key) > 120:
+        return
+    s, e, d = values[0]
+    scheda = key.startswith("data")
+    if not (scheda or _APPLICATION.search(key)):
+        return
+    if re.search(r"\bapertura\b", key):
+        opening.append(Candidate(d, p.place(s, e), 0 if scheda else 2, p.order))
+    elif re.search(r"\b(?:chiusura|scadenza|termine)\b", key):
+        closing.append(Candidate(d, p.place(s, e), 0 if scheda else 2, p.order))
+
+
+def _range_dates(p: Passage, dates: list, opening: list, closing: list) -> None:
+    """`dalle ore 10:00 del 2 marzo 2026 alle ore 12:00 del 30 aprile 2026` said of the
+    applications (in its sentence or the intro before it)."""
+    for (s1, e1, d1), (s2, e2, d2) in zip(dates, dates[1:], strict=False):
+        before, between = p.flat[max(0, s1 - 45) : s1], p.flat[e1:s2]
+        if (
+            len(between) <= 120
+            and d1 <= d2
+            and re.search(r"\bdal(?:le)?\b|a partire|a decorrere", before)
+            and re.search(r"\b(?:al|alle|fino|sino|entro)\b", between)
+            and _APPLICATION.search(p.context(s1))
+            and not _NOT_APPLICATION.search(p.sentence(s1))
+        ):
+            place = p.place(s1, e2)
+            opening.append(Candidate(d1, place, 1, p.order))
+            closing.append(Candidate(d2, place, 1, p.order))
 
 
 def _date_candidates(passages: list[Passage]) -> tuple[list[Candidate], list[Candidate]]:
@@ -551,34 +667,15 @@ def _date_candidates(passages: list[Passage]) -> tuple[list[Candidate], list[Can
         dates = list(iter_dates(p.text))
         if not dates:
             continue
-        key = flat(p.cells[0]) if len(p.cells) >= 2 else ""
-        if key and len(key) < 120:
-            _row_dates(p, key, dates, opening, closing)
-        for s, e, d in dates:  # "Apertura: 01/10/2024 ore 9,00 Chiusura: 15/01/2025"
-            label = re.search(
-                r"\b(apertura|chiusura|scadenza)\s*:\s*(?:ore\s*[\d.,:]+\s*(?:del\s*)?)?$",
-                p.flat[max(0, s - 40) : s],
-            )
-            if label and _APPLICATION.search(p.flat):
+        if len(p.cells) >= 2:
+            _row_dates(p, dates, opening, closing)
+        _range_dates(p, dates, opening, closing)
+        for s, e, d in dates:
+            before, sentence = p.flat[max(0, s - 60) : s], p.sentence(s)
+            if (label := _LABELLED_DATE.search(before)) and _LABELLED_CONTEXT.search(p.flat):
                 target = opening if label.group(1) == "apertura" else closing
                 target.append(Candidate(d, p.place(s, e), 1, p.order))
-        for (s1, e1, d1), (s2, e2, d2) in zip(dates, dates[1:], strict=False):
-            before, between = p.flat[max(0, s1 - 45) : s1], p.flat[e1:s2]
-            if (
-                len(between) <= 120
-                and d1 <= d2
-                and re.search(r"\bdal(?:le)?\b|a partire|a decorrere", before)
-                and re.search(r"\b(?:al|alle|fino|sino|entro)\b", between)
-                and _APPLICATION.search(p.context(s1))
-                and not _NOT_APPLICATION.search(p.sentence(s1))
-            ):
-                place = p.place(s1, e2)
-                opening.append(Candidate(d1, place, 1, p.order))
-                closing.append(Candidate(d2, place, 1, p.order))
-        for s, e, d in dates:
-            before = p.flat[max(0, s - 60) : s]
-            sentence = p.sentence(s)
-            if (
+            elif (
                 re.search(r"\b(?:entro|non oltre|scadenza|termine)\b", before)
                 and _APPLICATION.search(sentence)
                 and not _NOT_APPLICATION.search(sentence)
@@ -587,26 +684,30 @@ def _date_candidates(passages: list[Passage]) -> tuple[list[Candidate], list[Can
     return opening, closing
 
 
-def _row_dates(p: Passage, key: str, dates, opening: list, closing: list) -> None:
-    """Rows such as `DATA CHIUSURA | 15 maggio 2025` or `Chiusura termini per la
-    presentazione della domanda | 13 marzo 2025 h. 16.00`."""
-    key_end = len(p.cells[0])
-    values = [(s, e, d) for s, e, d in dates if s >= key_end]
-    if not values:
-        return
-    s, e, d = values[0]
-    scheda = key.startswith("data")
-    if re.search(r"\bapertura\b", key) and (scheda or _APPLICATION.search(key)):
-        opening.append(Candidate(d, p.place(s, e), 0 if scheda else 2, p.order))
-    elif re.search(r"\b(?:chiusura|scadenza|termine)\b", key) and (
-        scheda or _APPLICATION.search(key)
-    ):
-        closing.append(Candidate(d, p.place(s, e), 0 if scheda else 2, p.order))
+# "concludersi entro il 30 settembre 2029", "avvio dei lavori: entro il 25/09/2026"
+_PROJECT_DEADLINES = {
+    "project_end_by": re.compile(
+        r"(?:conclu[sd]\w*|ultimazione|ultimat\w*|fine lavori|\btermin(?:ano|are|ino)\b|termin\w+ (?:del|dei|delle) "
+        r"(?:progett|lavori|intervent|attivit))[^.;]{0,40}?\bentro\b[^.;]{0,25}$"
+    ),
+    "project_start_by": re.compile(r"(?:inizi\w*|avvi[oa]\w*)[^.;]{0,40}?\bentro\b[^.;]{0,25}$"),
+}
 
 
-_END_RE = re.compile(
-    r"conclu[sd]\w*|ultimazione|ultimat\w*|fine lavori|termin\w+ (?:del|dei|delle) (?:progett|lavori|intervent|attivit)"
-)
+def _project_dates(passages: list[Passage]) -> dict[str, Candidate]:
+    """The latest start and end of the project, from the words right before each date."""
+    candidates: dict[str, list[Candidate]] = {k: [] for k in _PROJECT_DEADLINES}
+    for p in passages:
+        for s, e, d in iter_dates(p.text):
+            before = p.flat[max(p.sentence_span(s)[0], s - 90) : s]
+            if re.search(r"domand|rendicont|prorog|richiest", before):
+                continue
+            rank = 0 if re.search(r"temp|durata|termin|realizzazion|cronoprogramm", p.title) else 1
+            for key, pattern in _PROJECT_DEADLINES.items():
+                if pattern.search(before):
+                    candidates[key].append(Candidate(d, p.place(s, e), rank, p.order))
+                    break
+    return {k: c for k, found in candidates.items() if (c := best(found)) is not None}
 
 
 def extract_dates(passages: list[Passage], draft: Draft) -> None:
@@ -619,40 +720,16 @@ def extract_dates(passages: list[Passage], draft: Draft) -> None:
             continue
         dates[name] = chosen.value
         places.append((f"dates.{name}", chosen.place))
-        draft.mark(f"dates.{name}")
-        others = _distinct([c.value for c in candidates if c.rank == chosen.rank])
-        if len(others) > 1:
-            listed = ", ".join(d.isoformat() for d in others[:4])
+        same = _distinct([c.value for c in candidates if c.rank == chosen.rank])
+        if len(same) > 1:
+            listed = ", ".join(d.isoformat() for d in same[:4])
             draft.warnings.append(f"dates.{name}: date diverse con lo stesso peso ({listed})")
-    end = _project_end(passages)
-    if end is not None:
-        dates["project_end_by"] = end.value
-        places.append(("dates.project_end_by", end.place))
-        draft.mark("dates.project_end_by")
+    for key, chosen in _project_dates(passages).items():
+        dates[key] = chosen.value
+        places.append((f"dates.{key}", chosen.place))
     if dates.get("opening") and dates.get("closing") and dates["opening"] > dates["closing"]:
         draft.warnings.append("dates: l'apertura risulta successiva alla chiusura")
-    if places:
-        dates["place"] = places[0][1]
-        for path, place in places[1:]:
-            if place != places[0][1]:
-                draft.note(path, place)
-        draft.data["dates"] = dates
-
-
-def _project_end(passages: list[Passage]) -> Candidate | None:
-    candidates = []
-    for p in passages:
-        for s, e, d in iter_dates(p.text):
-            before = p.flat[max(0, s - 80) : s]
-            if not re.search(r"\bentro\b[^.;]{0,25}$", before):
-                continue
-            sentence = p.sentence(s)
-            if _END_RE.search(sentence) and not re.search(r"domand|rendicont|prorog", sentence):
-                rank = (
-                    0 if re.search(r"temp|durata|termin|realizzazion|cronoprogramm", p.title) else 1
-                )
-                candidates.append(Candidate(d, p.place(s, e), rank, p.order))
-    return best(candidates)
+    draft.set_model("dates", dates, places)
 
 
 # ----------------------------------------------------------------------------- applicants
@@ -675,7 +752,7 @@ APPLICANT_TYPES: list[tuple[str, str]] = [
     ),
     ("istituzione_scolastica", r"\bistituzioni scolastiche\b|\bistituti scolastici\b"),
 ]
-# Enti locali (d.lgs. 267/2000, art. 2) as the types a project declares.
+# Enti locali (d.lgs. 267/2000, art. 2), as the types a project declares.
 LOCAL_AUTHORITIES = [
     "comune",
     "unione_di_comuni",
@@ -696,6 +773,7 @@ _ELIGIBILITY_CUE = re.compile(
     r"|richiedent|propon|candid"
 )
 _EXCLUSION_CUE = re.compile(r"\besclus[ieoa]\b|\bnon (?:possono|sono ammess|e ammess)")
+_CAPOLUOGO = re.compile(r"(?:comun[ei]|citta) (non )?capoluog|(non )?capoluogo di provincia")
 _QUOTED = re.compile(r"[“\"«][^”\"»]{0,200}[”\"»]")
 
 
@@ -704,146 +782,138 @@ def applicant_types(sentence_flat: str) -> list[str]:
     found: list[str] = []
     for name, pattern in APPLICANT_TYPES:
         hits = list(re.finditer(pattern, text))
-        if not hits:
-            continue
-        found.append(name)
-        for m in hits:  # "unioni di comuni" must not count as "comuni" too
+        if hits:
+            found.append(name)
+        for m in hits:  # "unioni di comuni" is not "comuni" too
             text = text[: m.start()] + " " * (m.end() - m.start()) + text[m.end() :]
     if "ente_locale" in found:
         found += [t for t in LOCAL_AUTHORITIES if t not in found]
     return found
 
 
+_POP_MAX = re.compile(
+    r"(?:fino a|non superiore a|pari o inferiore a|inferiore o (?:pari|uguale) a|inferiore a|meno di"
+    rf"|sotto i|entro i)\s*(?:i\s+|ai\s+)?{_PLAIN_INT}"
+)
+_POP_MIN = re.compile(
+    r"(?:superiore a|oltre|piu di|almeno|sopra i|maggiore di|pari o superiore a|non inferiore a)"
+    rf"\s*(?:i\s+|ai\s+)?{_PLAIN_INT}"
+)
+
+
 def population_limits(sentence_flat: str) -> tuple[int | None, int | None]:
-    """(min exclusive, max inclusive) from `fino a 5.000 abitanti`, `superiore a 15.000`."""
+    """(more than, at most) from `fino a 5.000 abitanti`, `popolazione superiore a 15.000`."""
     text = sentence_flat
-    unit = r"\s*(?:abitant|residenti)"
-    low = high = None
-    if m := re.search(rf"\bda\s+{_PLAIN_INT}\s+(?:a|fino a)\s+{_PLAIN_INT}{unit}", text):
+    if m := re.search(
+        rf"\bda\s+{_PLAIN_INT}\s+(?:a|fino a)\s+{_PLAIN_INT}\s*(?:abitant|residenti)", text
+    ):
         return plain_int(m.group(1)) - 1, plain_int(m.group(2))
-    pattern_max = rf"(?:fino a|non superiore a|pari o inferiore a|inferiore o (?:pari|uguale) a|inferiore a|meno di|sotto i|entro i)\s*(?:i\s+|ai\s+)?{_PLAIN_INT}"
-    pattern_min = rf"(?:superiore a|oltre|piu di|almeno|sopra i|maggiore di|pari o superiore a|non inferiore a)\s*(?:i\s+|ai\s+)?{_PLAIN_INT}"
-    for m in re.finditer(pattern_max, text):
-        if _is_population(text, m):
-            n = plain_int(m.group(1))
-            strict = re.match(r"inferiore a|meno di|sotto", m.group())
-            high = n - 1 if strict else n
-            break
-    for m in re.finditer(pattern_min, text):
-        if _is_population(text, m):
-            n = plain_int(m.group(1))
-            low = n - 1 if re.match(r"almeno|pari o superiore|non inferiore", m.group()) else n
-            break
+    low = high = None
+    if m := next((x for x in _POP_MAX.finditer(text) if _is_population(text, x)), None):
+        strict = re.match(r"inferiore a|meno di|sotto", m.group())
+        high = plain_int(m.group(1)) - (1 if strict else 0)
+    if m := next((x for x in _POP_MIN.finditer(text) if _is_population(text, x)), None):
+        inclusive = re.match(r"almeno|pari o superiore|non inferiore", m.group())
+        low = plain_int(m.group(1)) - (1 if inclusive else 0)
     return low, high
 
 
 def _is_population(text: str, m: re.Match[str]) -> bool:
-    after = text[m.end() : m.end() + 14]
-    before = text[max(0, m.start() - 30) : m.start()]
+    after, before = text[m.end() : m.end() + 14], text[max(0, m.start() - 30) : m.start()]
     return bool(re.match(r"\s*(?:abitant|residenti)", after) or "popolazion" in before)
 
 
-def _beneficiary_passages(passages: list[Passage]) -> list[tuple[Passage, int]]:
-    """(passage, offset) of the sentences that say who may apply."""
-    out: list[tuple[Passage, int]] = []
-    for p, _value, at in scheda_rows(
-        passages, r"chi puo partecipare|beneficiari|soggetti beneficiari"
-    ):
-        out.append((p, at))
+def _beneficiary_sentences(passages: list[Passage]) -> list[tuple[Passage, int, int, bool]]:
+    """(passage, start, end, from a beneficiary section or row) of sentences on who may apply."""
+    out: list[tuple[Passage, int, int, bool]] = []
     for p in passages:
-        if p.cells or not _BENEFICIARY_TITLE.search(p.title):
+        if (
+            p.cells
+            or not _BENEFICIARY_TITLE.search(p.title)
+            or _NOT_BENEFICIARY_TITLE.search(p.title)
+        ):
             continue
-        if _NOT_BENEFICIARY_TITLE.search(p.title):
-            continue
-        out += [(p, s) for s in _sentence_starts(p)]
-    if not any(not p.cells for p, _ in out):
+        out += [(p, s, e, True) for s, e in p.sentences()]
+    for p, at in scheda_rows(passages, r"chi puo partecipare|(?:soggetti )?beneficiari"):
+        out += [(p, s, e, True) for s, e in p.sentences() if s >= at]
+    if not out:
+        cue = r"possono (?:presentare|partecipare|accedere|beneficiare|candidar)|sono ammessi a presentare"
         for p in passages:
-            if p.cells:
-                continue
-            for m in re.finditer(
-                r"possono (?:presentare|partecipare|accedere|beneficiare|candidar)|sono ammessi a presentare",
-                p.flat,
-            ):
-                out.append((p, p.sentence_span(m.start())[0]))
+            for m in re.finditer(cue, "" if p.cells else p.flat):
+                out.append((p, *p.sentence_span(m.start()), False))
     return out
-
-
-def _sentence_starts(p: Passage) -> list[int]:
-    return [0] + [m.end() for m in _BOUNDARY.finditer(p.text)]
 
 
 def extract_applicants(passages: list[Passage], region: str | None, draft: Draft) -> None:
     included: list[str] = []
     excluded: list[str] = []
-    lows: list[tuple[int, Place]] = []
-    highs: list[tuple[int, Place]] = []
-    place: Place | None = None
-    regional = capoluogo = None
-    for p, start in _beneficiary_passages(passages):
-        s, e = p.sentence_span(start)
+    limits: dict[str, list[tuple[int, Place]]] = {"min_population": [], "max_population": []}
+    group: dict[str, Any] = {}
+    for p, s, e, listed in _beneficiary_sentences(passages):
         sentence = p.flat[s:e]
-        if not _ELIGIBILITY_CUE.search(sentence):
-            continue
-        types = applicant_types(sentence)
+        cue = _ELIGIBILITY_CUE.search(sentence) is not None
+        types = applicant_types(sentence) if cue or listed else []
         if _EXCLUSION_CUE.search(sentence):
             excluded += types
             continue
         if not types:
             continue
         included += types
-        place = place or p.place(s, e)
-        low, high = population_limits(sentence)
-        if low is not None:
-            lows.append((low, p.place(s, e)))
-        if high is not None:
-            highs.append((high, p.place(s, e)))
-        if region and region_mentioned(region, sentence):
-            regional = True
-        if capoluogo is None and "capoluog" in sentence:
-            capoluogo = not re.search(r"\bnon capoluog", sentence)
+        group.setdefault("place", p.place(s, e))
+        plain = re.sub(r"\([^)]*\)", " ", sentence)  # an aside is not the eligibility rule
+        low, high = population_limits(plain) if cue else (None, None)
+        for key, value in (("min_population", low), ("max_population", high)):
+            if value is not None:
+                limits[key].append((value, p.place(s, e)))
+        if region and region_mentioned(region, p.context(s)):
+            group["regions"] = [region]
+        if m := _CAPOLUOGO.search(_QUOTED.sub(" ", sentence)):
+            group.setdefault("capoluogo", not re.search(r"\bnon\b", m.group()))
     if not included:
         return
-    group: dict[str, Any] = {"types": _distinct(included), "place": place}
-    if regional:
-        group["regions"] = [region]
-    for key, found in (("min_population", lows), ("max_population", highs)):
-        if found:
-            group[key] = found[0][0]
-            draft.mark(f"applicants.{key}")
-            if found[0][1] != place:
-                draft.note(f"applicants.{key}", found[0][1])
-            if len({v for v, _ in found}) > 1:
-                listed = ", ".join(str(v) for v, _ in found)
-                draft.warnings.append(
-                    f"applicants.{key}: soglie diverse ({listed}): forse più gruppi"
-                )
-    if capoluogo is not None:
-        group["capoluogo"] = capoluogo
-    applicants: dict[str, Any] = {"groups": [group], "place": place}
-    excluded = [t for t in _distinct(excluded) if t not in included]
-    if excluded:
+    group["types"] = _distinct(included)
+    _population(group, limits, draft)
+    applicants: dict[str, Any] = {"groups": [group], "place": group["place"]}
+    if excluded := [t for t in _distinct(excluded) if t not in included]:
         applicants["excluded_types"] = excluded
     draft.data["applicants"] = applicants
     draft.mark("applicants")
 
 
+def _population(group: dict[str, Any], limits: dict[str, list[tuple[int, Place]]], draft: Draft):
+    for key, found in limits.items():
+        if not found:
+            continue
+        group[key] = found[0][0]
+        draft.mark(f"applicants.{key}")
+        if found[0][1] != group["place"]:
+            draft.note(f"applicants.{key}", found[0][1])
+        if len({v for v, _ in found}) > 1:
+            listed = ", ".join(str(v) for v, _ in found)
+            draft.warnings.append(f"applicants.{key}: soglie diverse ({listed}), forse più gruppi")
+
+
 # ----------------------------------------------------------------------------- money rules
-_CONTRIBUTION = re.compile(r"contribut|agevolazion|sovvenzion|finanziament|fondo perduto|aiut")
-_COST = re.compile(r"\bcost[oi]\b|\bimport[oi]\b|\bspes[ae]\b|investiment|valore|progett[oi] di")
+_CONTRIBUTION = re.compile(r"contribut|agevolazion|sovvenzion|finanziament|fondo perduto|\baiut")
+_COST = re.compile(r"\bcost[oi]\b|\bimport[oi]\b|\bspes[ae]\b|\binvestiment[oi]\b|\bvalore\b")
 _LIMIT_WORD = re.compile(
-    r"massim|minim|fino a|non superiore|non inferiore|limite|\bmax\b|entro|almeno|superiore a|inferiore a"
+    r"massim|minim|fino a|non superiore|non inferiore|limite|\bmax\b|entro|almeno|superiore a"
+    r"|inferiore a|\btetto\b"
+)
+_BUDGET_WORD = re.compile(
+    r"dotazion|risorse (?:complessiv|disponibil|stanziat|finanziari)|stanziament"
 )
 _FUNDING_TITLE = re.compile(r"agevolazion|contribut|finanziament|intensit|caratteristich|sostegno")
-
-
-def _rank(p: Passage, scheda: bool, title_re: re.Pattern[str]) -> int:
-    if scheda:
-        return 0
-    return 1 if title_re.search(p.title) else 2
-
-
-def _is_scheda(p: Passage, key: str) -> bool:
-    return len(p.cells) >= 2 and re.search(key, flat(p.cells[0])) is not None
+_COST_TITLE = re.compile(
+    r"spese ammissibili|costi ammissibili|voci di (?:spesa|costo)|spese ammesse|tipologi[ae] di spes"
+    r"|categorie di spes"
+)
+_SCHEDA_FUNDING = r"caratteristich|agevolazion|contribut|tipologia"
+# "100% del costo ammissibile" names the base of a rate, not what a limit applies to
+_PERCENT_OF = re.compile(
+    r"\d+\s*%\s*(?:del|dei|delle|della|dell['’])\s*(?:[\w'’]+\s+){0,3}"
+    r"(?:cost|spes|import|investiment|valor)\w*(?:\s+(?:totale|complessiv\w*|ammissibil\w*|ammess\w*|sostenut\w*))*"
+)
 
 
 def _limit_kind(before: str) -> str | None:
@@ -855,100 +925,185 @@ def _limit_kind(before: str) -> str | None:
     return "min" if word.startswith(("minim", "non inferiore", "almeno", "superiore a")) else "max"
 
 
-def money_candidates(passages: list[Passage]) -> dict[str, list[Candidate]]:
-    out: dict[str, list[Candidate]] = {
-        "min_total": [],
-        "max_total": [],
-        "max_contribution": [],
-        "budget": [],
-    }
-    for index, p in enumerate(passages):
-        scheda_funding = _is_scheda(p, r"caratteristich|agevolazion|contribut|tipologia")
-        scheda_budget = _is_scheda(p, r"dotazione|risorse")
-        for s, e, value in iter_money(p.text):
-            before = p.flat[max(p.sentence_span(s)[0] - 1, s - 90, 0) : s]
-            context = p.context(s)
-            kind = _limit_kind(before[-60:])
-            if re.search(
-                r"dotazion|risorse (?:complessiv|disponibil|stanziat|finanziari)|stanziament",
-                before[-120:] if scheda_budget else before[-90:],
-            ):
-                if p.item or not re.search(r"linea|riserv|quota", before[-40:]):
-                    rank = _rank(p, scheda_budget, re.compile(r"dotazion|risorse"))
-                    out["budget"].append(Candidate(value, p.place(s, e), rank, p.order, index))
-                continue
-            if kind is None:
-                continue
-            contribution = _last(_CONTRIBUTION, before), _last(_COST, before)
-            subject_contribution = contribution[0] > contribution[1]
-            if not subject_contribution and contribution[1] < 0 and _CONTRIBUTION.search(context):
-                subject_contribution = True
-            if subject_contribution and kind == "max":
-                rank = _rank(p, scheda_funding, _FUNDING_TITLE)
-                out["max_contribution"].append(
-                    Candidate(value, p.place(s, e), rank, p.order, index)
-                )
-            elif not subject_contribution and contribution[1] >= 0:
-                rank = _rank(
-                    p, scheda_funding, re.compile(r"agevolazion|cost|spes|soglie|caratteristich")
-                )
-                target = "min_total" if kind == "min" else "max_total"
-                out[target].append(Candidate(value, p.place(s, e), rank, p.order, index))
-    return out
-
-
 def _last(pattern: re.Pattern[str], text: str) -> int:
     hits = list(pattern.finditer(text))
     return hits[-1].start() if hits else -1
 
 
-def _pick_amount(
-    name: str, candidates: list[Candidate], draft: Draft, highest: bool
-) -> Candidate | None:
-    """The best-ranked amount; where one passage lists tiers, their highest (or lowest)."""
+def _rank(p: Passage, scheda: bool, title_re: re.Pattern[str]) -> int:
+    return 0 if scheda else 1 if title_re.search(p.title) else 2
+
+
+# Costs of the whole project (not of one item): `costo totale minimo`, `investimento minimo`,
+# `progetti di importo minimo`.
+_PROJECT_COST = re.compile(
+    r"\bcost[oi] (?:(?:totale|complessiv\w*|ammissibil\w*) )*(?:minim|massim|del progetto"
+    r"|dell['’]intervento|di progetto|dell['’]operazione|totale|complessiv)"
+    r"|\bimport[oi] (?:(?:totale|complessiv\w*) )?(?:minim|massim|del progett|dell['’]intervent|complessiv|totale)"
+    r"|\binvestiment[oi]\b|\bspes[ae] (?:totale|complessiv|minim|massim)|progett[oi] di importo"
+    r"|\bvalore (?:complessivo|totale|del progetto)|dimensione finanziaria"
+)
+
+
+def _subject(before: str) -> str | None:
+    """What the words before an amount speak of: the project's cost, one cost item, or the
+    contribution. `100% del costo ammissibile` is the base of a rate, not a subject."""
+    clean = _PERCENT_OF.sub(lambda x: " " * len(x.group()), before)
+    contribution, cost = _last(_CONTRIBUTION, clean), _last(_COST, clean)
+    project = _last(_PROJECT_COST, clean)
+    if project >= 0 and project >= contribution and cost - project <= 25:
+        return "project"
+    if cost > contribution:
+        return "item"  # "costo unitario superiore a 516,46 euro", "spese tecniche fino a ..."
+    return "contribution" if contribution >= 0 else None
+
+
+def _amount_kind(p: Passage, s: int, previous: tuple) -> tuple[str | None, str | None]:
+    """(what an amount limits, its subject): budget, min_total, max_total, max_contribution.
+    An amount without words of its own continues the list of the one before (tiers)."""
+    start = p.sentence_span(s)[0]
+    if start >= 2 and not p.flat[start:s].strip(" •-–"):
+        start = p.sentence_span(start - 2)[0]  # "non oltre un massimo di: • € 70.000,00"
+    before = p.flat[max(start, s - 200) : s]
+    if (m := _last(_BUDGET_WORD, before)) >= 0 and not MONEY_RE.search(
+        p.text[s - len(before) + m : s]
+    ):
+        return "budget", None
+    p_start, p_kind, p_subject = previous
+    limit = _limit_kind(before[-70:])
+    if limit is None:
+        same = p_start == start and p_kind not in (None, "budget")
+        return (p_kind, p_subject) if same else (None, None)
+    # a bullet without words of its own ("- Linea 2: un massimo pari a") speaks of what the
+    # amount before it spoke of
+    subject = _subject(before) or (p_subject if len(before) <= 70 else None)
+    if subject is None and _CONTRIBUTION.search(p.context(s)):
+        subject = "contribution"
+    if subject == "project":
+        return ("min_total" if limit == "min" else "max_total"), subject
+    return ("max_contribution" if subject == "contribution" and limit == "max" else None), subject
+
+
+def _column_kind(header: str) -> str | None:
+    """A table column such as `Contributo massimo €` or `Costo minimo`."""
+    header = flat(header)
+    if "contribut" in header and "massim" in header:
+        return "max_contribution"
+    if _COST.search(header) and (m := re.search(r"massim|minim", header)):
+        return "max_total" if m.group() == "massim" else "min_total"
+    return None
+
+
+def _row_money(p: Passage, index: int, out: dict[str, list[Candidate]]) -> None:
+    if len(p.cells) != len(p.header) or p.is_header:
+        return
+    offset = 0
+    for cell, header in zip(p.cells, p.header, strict=True):
+        kind = _column_kind(header)
+        amount = next(iter_money(cell), None) or (
+            (0, len(cell), parse_number(cell)) if re.fullmatch(_NUM, cell.strip()) else None
+        )
+        if kind and amount:
+            place = p.place(offset + amount[0], offset + amount[1])
+            out[kind].append(
+                Candidate(amount[2], place, _rank(p, False, _FUNDING_TITLE), p.order, index)
+            )
+        offset += len(cell) + 3
+
+
+def money_candidates(passages: list[Passage]) -> dict[str, list[Candidate]]:
+    out: dict[str, list[Candidate]] = {
+        k: [] for k in ("min_total", "max_total", "max_contribution", "budget")
+    }
+    for index, p in enumerate(passages):
+        if p.header and not p.is_header and any(_column_kind(h) for h in p.header):
+            _row_money(p, index, out)
+            continue
+        budget_row = _is_scheda(p, r"dotazione|risorse")
+        previous: tuple = (-1, None, None)
+        for s, e, value in iter_money(p.text):
+            kind, subject = ("budget", None) if budget_row else _amount_kind(p, s, previous)
+            previous = (p.sentence_span(s)[0], kind, subject)
+            if kind != "budget" and (value < 1000 or _COST_TITLE.search(p.title)):
+                kind = None  # "€ 4,00 per residente", a limit on one cost item
+            if kind is None:
+                continue  # a limit on one cost item is not a limit on the project
+            title_re = re.compile(r"dotazion|risorse") if kind == "budget" else _FUNDING_TITLE
+            scheda = budget_row or _is_scheda(p, _SCHEDA_FUNDING)
+            rank = _rank(p, scheda, title_re)
+            out[kind].append(Candidate(value, p.place(s, e), rank, p.order, index, (s, e)))
+            if budget_row:
+                break
+    return out
+
+
+def contribution_tiers(passages: list[Passage], candidates: list[Candidate], chosen: Candidate):
+    """Caps by population (`fino a 5.000 abitanti, € 60.000,00; da 5.001 a 20.000 abitanti,
+    € 120.000,00; ...`): each amount with the band named just before it, smallest first."""
+    listed = sorted(
+        (c for c in candidates if c.passage == chosen.passage and c.rank == chosen.rank),
+        key=lambda c: c.span,
+    )
+    if len(listed) < 2:
+        return []
+    p = passages[chosen.passage]
+    tiers, previous = [], p.sentence_span(listed[0].span[0])[0]
+    for c in listed:
+        segment = p.flat[previous : c.span[0]]
+        low, high = population_limits(segment)
+        if low is None and high is None:
+            return []
+        tiers.append({"max_population": high, "max_contribution": c.value})
+        previous = c.span[1]
+    bands = [t["max_population"] for t in tiers]
+    ordered = all(b is not None for b in bands[:-1]) and bands[:-1] == sorted(bands[:-1])
+    return tiers if ordered else []
+
+
+def _pick(name: str, candidates: list[Candidate], draft: Draft, highest: bool) -> Candidate | None:
+    """The best-ranked value; where its passage lists tiers, their highest (or lowest)."""
     chosen = best(candidates)
     if chosen is None:
         return None
-    tiers = [c for c in candidates if c.passage == chosen.passage]
+    tiers = [c for c in candidates if c.passage == chosen.passage and c.rank == chosen.rank]
     values = _distinct([c.value for c in tiers])
     if len(values) > 1:
         chosen = (max if highest else min)(tiers, key=lambda c: c.value)
-        listed = ", ".join(f"{v:,.0f}".replace(",", ".") for v in values[:6])
-        draft.warnings.append(
-            f"{name}: più importi nello stesso passo ({listed}): scelto il {'più alto' if highest else 'più basso'}"
-        )
+        listed = ", ".join(f"{v:g}" for v in values[:6])
+        which = "il più alto" if highest else "il più basso"
+        draft.warnings.append(f"{name}: più valori nello stesso passo ({listed}), scelto {which}")
     return chosen
 
 
 _RATE_BEFORE = re.compile(
-    r"(?:fino a(?:l|ll['’]|d un massimo del(?:l['’])?)?|nella misura (?:massima )?del(?:l['’])?|pari a(?:l|ll['’])"
-    r"|non superiore a(?:l|ll['’])|massim[oa] del(?:l['’])?|nel limite (?:massimo )?del(?:l['’])?"
-    r"|intensita[^.;%]{0,40}?|copertura (?:del|dell['’]|fino al)|\bal|\ball['’])\s*$"
+    r"(?:fino a(?:l|ll['’]|d un massimo del(?:l['’])?|d? un massimo del(?:l['’])?)|nella misura (?:massima )?del(?:l['’])?"
+    r"|pari a(?:l|ll['’])|non superiore a(?:l|ll['’])|massim[oa] del(?:l['’])?|nel limite (?:massimo )?del(?:l['’])?"
+    r"|intensita[^.;%]{0,40}?|copertura (?:del|dell['’]|fino al))\s*$"
 )
 _RATE_AFTER_COST = re.compile(
-    r"\s*(?:del|dei|delle|della|dell['’])\s+(?:cost|spes|investiment|import|totale|valore dell)"
+    r"\s*(?:del|dei|delle|della|dell['’])\s+(?:cost|spes|investiment|import|totale|valore)"
 )
 _RATE_AFTER_NOT = re.compile(
     r"\s*(?:del|della|dell['’]|delle|dei)\s+(?:contribut|dotazion|risors|importo del contributo|costi diretti|agevolazion)"
 )
 _RATE_SENTENCE_NOT = re.compile(
     r"anticip|saldo|\brat[ae]\b|quota|tranche|tanche|erogat|riduzion|decurtaz|revoc|ribasso|penal"
-    r"|cofinanziament|riserv|forfett|indirett|spese tecniche|imprevist|punt"
+    r"|cofinanziament|riserv|forfett|indirett|spese tecniche|imprevist|punt|riparto"
 )
 
 
 def rate_candidates(passages: list[Passage]) -> list[Candidate]:
+    """`fino al 100% dei costi ammissibili` said of the contribution."""
     out: list[Candidate] = []
     for index, p in enumerate(passages):
-        scheda = _is_scheda(p, r"caratteristich|agevolazion|contribut|tipologia")
+        scheda = _is_scheda(p, _SCHEDA_FUNDING)
         for m in PERCENT_RE.finditer(p.text):
             value = float(m.group(1).replace(",", "."))
-            sentence = p.sentence(m.start())
             if not 0 < value <= 100 or not _CONTRIBUTION.search(p.context(m.start())):
                 continue
-            if _RATE_SENTENCE_NOT.search(sentence) or not _RATE_BEFORE.search(
-                p.flat[max(0, m.start() - 60) : m.start()]
-            ):
+            if _RATE_SENTENCE_NOT.search(p.sentence(m.start())):
+                continue
+            if not _RATE_BEFORE.search(p.flat[max(0, m.start() - 60) : m.start()]):
                 continue
             after = p.flat[m.end() : m.end() + 40]
             if _RATE_AFTER_NOT.match(after):
@@ -960,63 +1115,48 @@ def rate_candidates(passages: list[Passage]) -> list[Candidate]:
     return out
 
 
+_COFINANCING_RE = re.compile(
+    r"cofinanziamento[^.;%]{0,80}?(?:almeno|minimo|non inferiore a)\s*"
+    r"(?:il|al|del|pari al|pari ad almeno il)?\s*(\d{1,2}(?:,\d+)?)\s*%"
+)
+
+
 def _cofinancing(passages: list[Passage]) -> Candidate | None:
-    pattern = re.compile(
-        r"cofinanziamento[^.;%]{0,80}?(?:almeno|minimo|non inferiore a)\s*(?:il|al|del|pari al|pari ad almeno il)?\s*(\d{1,2}(?:,\d+)?)\s*%"
-    )
     for p in passages:
         if p.cells or re.search(r"valutazion|criteri|punteggi", p.title):
             continue
-        if m := pattern.search(p.flat):
-            return Candidate(
-                float(m.group(1).replace(",", ".")), p.place(m.start(), m.end()), 0, p.order
-            )
+        if m := _COFINANCING_RE.search(p.flat):
+            value = float(m.group(1).replace(",", "."))
+            return Candidate(value, p.place(m.start(), m.end()), 0, p.order)
     return None
 
 
 def extract_money(passages: list[Passage], draft: Draft) -> None:
     money = money_candidates(passages)
-    costs: dict[str, Any] = {}
-    funding: dict[str, Any] = {}
+    values: dict[str, dict[str, Any]] = {"costs": {}, "funding": {}}
     places: dict[str, list[tuple[str, Place]]] = {"costs": [], "funding": []}
     rates = rate_candidates(passages)
-    rate = _pick_amount("funding.max_rate", rates, draft, highest=True)
-    if rate is not None:
-        funding["max_rate"] = rate.value
-        places["funding"].append(("funding.max_rate", rate.place))
-        others = _distinct(
-            [
-                c.value
-                for c in rates
-                if c.rank <= 3 and c.passage != rate.passage and c.value != rate.value
-            ]
-        )
-        if others:
-            listed = ", ".join(f"{v:g}%" for v in others[:4])
-            draft.warnings.append(f"funding.max_rate: altre intensità nel testo ({listed})")
+    picks = [("funding", "max_rate", _pick("funding.max_rate", rates, draft, True))]
     for model, name, highest in (
         ("funding", "max_contribution", True),
         ("funding", "budget", False),
         ("costs", "min_total", False),
         ("costs", "max_total", True),
     ):
-        chosen = _pick_amount(f"{model}.{name}", money[name], draft, highest)
-        if chosen is None:
-            continue
-        (funding if model == "funding" else costs)[name] = chosen.value
-        places[model].append((f"{model}.{name}", chosen.place))
-    if (cof := _cofinancing(passages)) is not None:
-        funding["min_cofinancing"] = cof.value
-        places["funding"].append(("funding.min_cofinancing", cof.place))
-    for model, values in (("costs", costs), ("funding", funding)):
-        if not values:
-            continue
-        values["place"] = places[model][0][1]
-        for path, place in places[model]:
-            draft.mark(path)
-            if place != values["place"]:
-                draft.note(path, place)
-        draft.data[model] = values
+        picks.append((model, name, _pick(f"{model}.{name}", money[name], draft, highest)))
+    picks.append(("funding", "min_cofinancing", _cofinancing(passages)))
+    for model, name, chosen in picks:
+        if chosen is not None:
+            values[model][name] = chosen.value
+            places[model].append((f"{model}.{name}", chosen.place))
+    cap = next(c for m, n, c in picks if n == "max_contribution")
+    if cap is not None and (tiers := contribution_tiers(passages, money["max_contribution"], cap)):
+        values["funding"]["tiers"] = tiers
+        draft.mark("funding.tiers")
+    _other_rates(rates, picks[0][2], draft)
+    draft.set_model("costs", values["costs"], places["costs"])
+    draft.set_model("funding", values["funding"], places["funding"])
+    costs = values["costs"]
     if (
         costs.get("min_total")
         and costs.get("max_total")
@@ -1025,23 +1165,38 @@ def extract_money(passages: list[Passage], draft: Draft) -> None:
         draft.warnings.append("costs: il costo minimo supera il massimo")
 
 
-# -------------------------------------------------------------------------- cumulation etc.
+def _other_rates(rates: list[Candidate], chosen: Candidate | None, draft: Draft) -> None:
+    if chosen is None:
+        return
+    others = _distinct([c.value for c in rates if c.rank <= 3 and c.passage != chosen.passage])
+    others = [v for v in others if v != chosen.value]
+    if others:
+        listed = ", ".join(f"{v:g}%" for v in others[:4])
+        draft.warnings.append(f"funding.max_rate: altre intensità nel testo ({listed})")
+
+
+# -------------------------------------------------------------------- cumulation, partners
 _CUMULATION = re.compile(r"\bcumul(?:abil\w*|o)\b")
 _CUMULATION_NO = re.compile(
-    r"\bnon\b[^.;]{0,40}\bcumul|divieto di cumulo|esclus\w*[^.;]{0,80}\bcumul|cumul\w*[^.;]{0,30}\bnon (?:e|sono) (?:ammess|consentit|previst)"
+    r"\bnon\b[^.;]{0,40}\bcumul|divieto di cumulo|esclus\w*[^.;]{0,80}\bcumul"
+    r"|cumul\w*[^.;]{0,30}\bnon (?:e|sono) (?:ammess|consentit|previst)"
 )
 
 
 def extract_cumulation(passages: list[Passage], draft: Draft) -> None:
+    """Whether the contribution may add to other aid for the same costs (first statement)."""
     candidates: list[Candidate] = []
     for p in passages:
         for m in _CUMULATION.finditer(p.flat):
             sentence = p.sentence(m.start())
-            if "codici cup" in sentence or "accumul" in p.flat[max(0, m.start() - 2) : m.end()]:
+            if "codici cup" in sentence:
                 continue
-            allowed = not _CUMULATION_NO.search(sentence)
             rank = 0 if "cumul" in p.title else 1
-            candidates.append(Candidate(allowed, p.place(m.start(), m.end()), rank, p.order))
+            candidates.append(
+                Candidate(
+                    not _CUMULATION_NO.search(sentence), p.place(m.start(), m.end()), rank, p.order
+                )
+            )
             break
     chosen = best(candidates)
     if chosen is None:
@@ -1050,236 +1205,294 @@ def extract_cumulation(passages: list[Passage], draft: Draft) -> None:
     draft.mark("cumulation_allowed")
     draft.note("cumulation_allowed", chosen.place)
     if len({c.value for c in candidates}) > 1:
-        draft.warnings.append(
-            "cumulation_allowed: il bando ammette il cumulo solo in parte (vedi note)"
-        )
+        draft.warnings.append("cumulation_allowed: il cumulo è ammesso solo in parte (vedi notes)")
 
 
 _NUMBER_WORDS = {"uno": 1, "un": 1, "due": 2, "tre": 3, "quattro": 4, "cinque": 5, "sei": 6}
 _COUNT = r"(\d{1,2}|uno|un|due|tre|quattro|cinque|sei)"
-
-
-def _count(word: str) -> int:
-    return int(word) if word.isdigit() else _NUMBER_WORDS[word]
+_PARTNERSHIP = {
+    "min_partners": rf"(?:almeno|minimo(?: di)?|non meno di)\s+{_COUNT}\s+(?:soggetti |enti )?partner",
+    "max_partners": rf"(?:massimo(?: di)?|non piu di|fino a)\s+{_COUNT}\s+(?:soggetti |enti )?partner",
+    "min_countries": rf"(?:almeno|minimo(?: di)?)\s+{_COUNT}\s+(?:paesi|stati membri|stati partecipanti)",
+}
 
 
 def extract_partnership(passages: list[Passage], draft: Draft) -> None:
-    rules = {
-        "min_partners": rf"(?:almeno|minimo(?: di)?|non meno di)\s+{_COUNT}\s+(?:partner|soggetti partner|enti partner)",
-        "max_partners": rf"(?:massimo(?: di)?|non piu di|fino a)\s+{_COUNT}\s+(?:partner|soggetti partner)",
-        "min_countries": rf"(?:almeno|minimo(?: di)?)\s+{_COUNT}\s+(?:paesi|stati membri|stati partecipanti|paesi partecipanti)",
-    }
     partnership: dict[str, Any] = {}
-    for key, pattern in rules.items():
+    places: list[tuple[str, Place]] = []
+    for key, pattern in _PARTNERSHIP.items():
         for p in passages:
             if m := re.search(pattern, p.flat):
-                partnership[key] = _count(m.group(1))
-                partnership.setdefault("place", p.place(m.start(), m.end()))
-                draft.mark(f"partnership.{key}")
+                word = m.group(1)
+                partnership[key] = int(word) if word.isdigit() else _NUMBER_WORDS[word]
+                places.append((f"partnership.{key}", p.place(m.start(), m.end())))
                 break
-    if partnership:
-        draft.data["partnership"] = partnership
+    draft.set_model("partnership", partnership, places)
 
 
 def extract_site(passages: list[Passage], region: str | None, draft: Draft) -> None:
+    """Where the project must be (the region) and whose property the site must be."""
     site: dict[str, Any] = {}
+    places: list[tuple[str, Place]] = []
     for p in passages:
         if p.cells:
             continue
         for m in re.finditer(
             r"localizzat\w*|ubicat\w*|realizzat\w* (?:nel|sul) territorio", p.flat
         ):
-            sentence = p.sentence(m.start())
-            if region and "regions" not in site and region_mentioned(region, sentence):
+            if region and "regions" not in site and region_mentioned(region, p.sentence(m.start())):
                 site["regions"] = [region]
-                site.setdefault("place", p.place(m.start(), m.end()))
+                places.append(("site.regions", p.place(m.start(), m.end())))
         for m in re.finditer(r"\bdi proprieta (pubblica|comunale)\b", p.flat):
             if not _EXCLUSION_CUE.search(p.sentence(m.start())):
-                site.setdefault("allowed_ownership", [])
-                if m.group(1) not in site["allowed_ownership"]:
-                    site["allowed_ownership"].append(m.group(1))
-                site.setdefault("place", p.place(m.start(), m.end()))
-        for m in re.finditer(r"\bcomodato\b|\bdiritto di superficie\b", p.flat):
+                _add(site, "allowed_ownership", m.group(1), places, p.place(m.start(), m.end()))
+        # as the call words them: the eligibility check compares them with the project's
+        for m in re.finditer(r"\bcomodato(?: d['’]uso)?|\bdiritto di superficie\b", p.flat):
             if _EXCLUSION_CUE.search(p.sentence(m.start())):
-                value = m.group().replace(" ", "_")
-                site.setdefault("excluded_ownership", [])
-                if value not in site["excluded_ownership"]:
-                    site["excluded_ownership"].append(value)
-                site.setdefault("place", p.place(m.start(), m.end()))
-    if site:
-        draft.data["site"] = site
-        draft.mark("site")
+                place = p.place(m.start(), m.end())
+                for value in _distinct(
+                    ["comodato" if "comodato" in m.group() else m.group(), m.group()]
+                ):
+                    _add(site, "excluded_ownership", value.replace("’", "'"), places, place)
+    draft.set_model("site", site, places)
 
 
-# --------------------------------------------------------------------- lists: costs, docs
+def _add(model: dict[str, Any], key: str, value: str, places: list, place: Place) -> None:
+    if value not in model.setdefault(key, []):
+        model[key].append(value)
+        if not any(path == f"site.{key}" for path, _ in places):
+            places.append((f"site.{key}", place))
+
+
+# ------------------------------------------------------------------------------- lists
 def _slug(text: str, sep: str = "_", limit: int = 40) -> str:
     slug = re.sub(r"[^a-z0-9]+", sep, fold(text)).strip(sep)
     return slug[:limit].rstrip(sep) or "x"
 
 
-def _item_head(text: str, limit: int = 90) -> str:
-    """The naming part of a list item: `b) Spese tecniche, riconosciute ...` -> `Spese tecniche`."""
-    text = re.sub(r"^(?:\(?[a-z]\)|\d{1,2}[.)]|[•➢▪✓\-–])\s*", "", text.strip())
-    text = re.split(r"[;:,(]|\s[-–]\s|\.\s|\.$", text, maxsplit=1)[0]
-    text = re.sub(r"(?<=[a-zà-ù])\d+\b", "", text).strip()  # footnote marks glued to words
-    return text[:limit].rsplit(" ", 1)[0] if len(text) > limit else text
-
-
 def _first_clause(text: str, limit: int = 200) -> str:
-    text = re.sub(r"^(?:\(?[a-z]\)|\d{1,2}[.)]|[•➢▪✓\-–])\s*", "", text.strip())
-    text = re.split(r";\s|\.\s+(?=[A-Z])", text, maxsplit=1)[0].rstrip(" ;.")
+    text = _MARKER.sub("", text.strip())
+    text = re.split(r";\s|\.\s+(?=[A-Z✓•])|\s(?=[✓•➢]\s)", text, maxsplit=1)[0].rstrip(" ;.:")
     return text[:limit].rsplit(" ", 1)[0] if len(text) > limit else text
+
+
+def _item_name(text: str, limit: int = 80) -> str:
+    """The naming words of a list item: `b) Spese tecniche, riconosciute ...` -> `Spese tecniche`."""
+    text = _first_clause(text, 400)
+    text = re.split(
+        r"[,:(]|\s[-–]\s|\s(?:fino a|nella misura|in misura|nel limite|pari a)\b", text, maxsplit=1
+    )[0]
+    text = re.sub(r"(?<=[a-zà-ù])\d+\b", "", text).strip()  # footnote marks glued to words
+    text = re.sub(r"(?i)^(?:i|le|gli|il|la|lo|l['’])\s+", "", text)
+    text = text[:limit].rsplit(" ", 1)[0] if len(text) > limit else text
+    return text[:1].upper() + text[1:]
+
+
+def _marker_style(line: str) -> str | None:
+    if not (m := _MARKER.match(line)):
+        return None
+    mark = m.group().strip("( ")
+    return (
+        "digit"
+        if mark[0].isdigit()
+        else "bullet"
+        if not mark[0].isalpha()
+        else mark[-1] + ("upper" if mark[0].isupper() else "lower")
+    )
+
+
+def _inline_items(p: Passage, after: int) -> list[tuple[int, int]]:
+    """Spans of the marked lines (`a)`, `A.`, `1.`, `•`, `-`) after offset `after`, each with
+    its continuation lines; the list ends where another marker style begins."""
+    marked = [(o, _marker_style(x)) for o, x in zip(p.offsets, p.lines, strict=False) if o > after]
+    marked = [(o, style) for o, style in marked if style]
+    if not marked or p.text[after : marked[0][0]].strip(" :"):
+        return []
+    style = marked[0][1]
+    starts = []
+    for offset, line_style in marked:
+        if line_style != style:
+            starts.append(offset)  # where the list ends
+            break
+        starts.append(offset)
+    if len(starts) > 1 and _marker_style(p.text[starts[-1] :]) != style:
+        end = starts.pop()
+        return [(s, starts[i + 1] if i + 1 < len(starts) else end) for i, s in enumerate(starts)]
+    return [
+        (s, starts[i + 1] if i + 1 < len(starts) else len(p.text)) for i, s in enumerate(starts)
+    ]
+
+
+def list_after(passages: list[Passage], index: int, after: int) -> list[tuple[Passage, int, int]]:
+    """The items of a list introduced at `after` in passage `index`: marked lines in the
+    same passage, else the numbered or lettered items that follow it in its section."""
+    p = passages[index]
+    items = [(p, s, e) for s, e in _inline_items(p, after)]
+    if items:
+        return items
+    rest = p.text[after:].strip()
+    if semicolons := _semicolon_items(p, after) if rest else []:
+        return [(p, s, e) for s, e in semicolons]
+    if len(rest) > 120:  # running text, not a list (a short sub-heading may come first)
+        return []
+    kind = None
+    for q in passages[index + 1 :]:
+        if q.cells or q.item is None or q.section != p.section or kind not in (None, q.item):
+            break
+        kind = q.item
+        items.append((q, 0, len(q.text)))
+    return items
+
+
+def _semicolon_items(p: Passage, after: int) -> list[tuple[int, int]]:
+    """`...: modulo di domanda; formulario di progetto; piano finanziario.`"""
+    end = p.sentence_span(after + 1)[1]
+    spans, start = [], after
+    for m in re.finditer(r";", p.text[after:end]):
+        spans.append((start, after + m.start()))
+        start = after + m.end()
+    spans.append((start, end))
+    return [(s, e) for s, e in spans if p.text[s:e].strip()] if len(spans) > 1 else []
+
+
+def intros(passages: list[Passage], pattern: re.Pattern[str]) -> Iterator[tuple[int, int]]:
+    """(passage index, offset) of each sentence ending with a colon that matches `pattern`."""
+    for index, p in enumerate(passages):
+        if p.cells:
+            continue
+        for m in re.finditer(r":(?=\s|$)", p.text):
+            if pattern.search(p.sentence(m.start())):
+                yield index, m.end()
 
 
 _SHARE_RE = re.compile(
-    r"(?:fino a(?:d)?\s+(?:un\s+)?(?:massimo\s+)?(?:del(?:l['’])?\s*)?|massimo(?: del)?\s*|max\.?\s*|non superiore al(?:l['’])?\s*"
-    r"|nel limite (?:massimo )?del(?:l['’])?\s*|in misura (?:non superiore|massima) al?(?:l['’])?\s*|misura massima del(?:l['’])?\s*|entro il\s*)(\d{1,2}(?:,\d+)?)\s*%"
+    r"(?:fino a(?:d)?\s+(?:un\s+)?(?:massimo\s+)?(?:del(?:l['’])?\s*)?|massimo(?: del)?\s*|max\.?\s*"
+    r"|non superiore al(?:l['’])?\s*|nel limite (?:massimo )?del(?:l['’])?\s*"
+    r"|in misura (?:non superiore|massima) al?(?:l['’])?\s*|misura massima del(?:l['’])?\s*|entro il\s*)"
+    r"(\d{1,2}(?:,\d+)?)\s*%"
 )
 _FLAT_RATE_RE = re.compile(
     r"(?:forfett|forfait|tasso fisso)[^.;%]{0,80}?(\d{1,2}(?:,\d+)?)\s*%|(\d{1,2}(?:,\d+)?)\s*%[^.;]{0,60}forfett"
 )
-_COST_TITLE = re.compile(
-    r"spese ammissibili|costi ammissibili|voci di (?:spesa|costo)|spese ammesse|tipologi[ae] di spes|categorie di spes"
+_COSTS_INTRO = re.compile(
+    r"(?:ammissibil|ammess)[^:]*(?:spes|cost|voci)|(?:spes|cost|voci)[^:]*(?:ammissibil|ammess)"
 )
-_COST_TITLE_NOT = re.compile(r"criteri|requisiti|non ammissibil|rendicont")
+_NOT_COSTS_INTRO = re.compile(r"non (?:sono )?(?:ammissibil|ammess)|devono|requisiti|criteri")
 
 
-def _category(name: str, text_flat: str, place: Place) -> CostCategory | None:
+_MIN_SHARE_RE = re.compile(
+    r"(?:almeno|minimo(?: del)?|non inferiore al?(?:l['’])?)\s*(?:il\s*|al\s*)?(\d{1,2}(?:,\d+)?)\s*%"
+)
+
+
+def _share_base_direct(passages: list[Passage], section: str | None) -> bool:
+    """Whether the section says its percentages are of the direct costs."""
+    return any(
+        p.section == section
+        and not p.cells
+        and "costi diretti" in p.flat
+        and "percentual" in p.flat
+        for p in passages
+    )
+
+
+def _category(
+    name: str, text_flat: str, place: Place, direct: bool = False
+) -> dict[str, Any] | None:
     if len(re.findall(r"[a-zà-ù]", name.lower())) < 4 or re.match(r"(?i)essere\b", name):
         return None
     data: dict[str, Any] = {"id": _slug(name), "name": name, "place": place}
     if m := _FLAT_RATE_RE.search(text_flat):
         data["flat_rate"] = float((m.group(1) or m.group(2)).replace(",", "."))
+    elif m := _MIN_SHARE_RE.search(text_flat):
+        data["min_share"] = float(m.group(1).replace(",", "."))
     elif m := _SHARE_RE.search(text_flat):
         data["max_share"] = float(m.group(1).replace(",", "."))
+    shares = "min_share" in data or "max_share" in data
+    if shares and (direct or re.search(r"%\s*(?:dei|del totale dei) costi diretti", text_flat)):
+        data["share_base"] = "direct"
     for s, _e, value in iter_money(text_flat):
         if _limit_kind(text_flat[max(0, s - 60) : s]) == "max":
             data["max_amount"] = value
             break
-    return CostCategory.model_validate(data)
+    return CostCategory.model_validate(data).model_dump(exclude_defaults=True)
+
+
+def _cost_table(passages: list[Passage]) -> list[dict[str, Any]]:
+    out = []
+    for p in passages:
+        if (
+            not p.cells
+            or p.is_header
+            or not re.search(r"categori|\bvoc[ei]\b|tipologia di spesa", flat(" ".join(p.header)))
+        ):
+            continue
+        if re.search(r"%|€|euro", p.text):
+            name = _item_name(re.sub(r"^[A-Z]\.\s*", "", p.cells[0]))
+            direct = _share_base_direct(passages, p.section)
+            if category := _category(name, p.flat, p.place(0, len(p.text)), direct):
+                out.append(category)
+    return out
+
+
+def _cost_list(passages: list[Passage]) -> list[dict[str, Any]]:
+    """The list introduced by `sono ammissibili le spese ...:` in the eligible-costs section."""
+    for index, at in intros(passages, _COSTS_INTRO):
+        p = passages[index]
+        if not _COST_TITLE.search(p.title) or _NOT_COSTS_INTRO.search(p.sentence(at - 1)):
+            continue
+        out = []
+        direct = _share_base_direct(passages, p.section)
+        for q, s, e in list_after(passages, index, at):
+            clause = _first_clause(q.text[s:e], 400)
+            place = q.place(s, s + len(clause))
+            if category := _category(_item_name(clause), flat(clause), place, direct):
+                out.append(category)
+        if out:
+            return out
+    return []
 
 
 def extract_cost_categories(passages: list[Passage], draft: Draft) -> None:
     categories = _cost_table(passages) or _cost_list(passages)
-    seen: set[str] = set()
-    unique = []
-    for c in categories:
-        if c.id not in seen:
-            seen.add(c.id)
-            unique.append(c)
+    unique = [
+        c for i, c in enumerate(categories) if all(c["id"] != x["id"] for x in categories[:i])
+    ]
     if unique:
-        draft.data["cost_categories"] = [c.model_dump(exclude_defaults=True) for c in unique[:25]]
+        draft.data["cost_categories"] = unique[:25]
         draft.mark("cost_categories")
 
 
-def _cost_table(passages: list[Passage]) -> list[CostCategory]:
-    out = []
-    for p in passages:
-        if not p.cells or p.cells == p.header:
-            continue
-        header = flat(" ".join(p.header))
-        if not re.search(r"categori|voce|voci|tipologia di spesa", header):
-            continue
-        if not re.search(r"%|€|euro", p.text):
-            continue
-        name = re.sub(r"^[A-Z]\.\s*|^\d{1,2}[.)]\s*", "", p.cells[0]).strip()
-        if category := _category(name, p.flat, p.place(0, len(p.text))):
-            out.append(category)
-    return out
-
-
-def _cost_list(passages: list[Passage]) -> list[CostCategory]:
-    """Numbered or lettered items (or bullets) right under the eligible-costs heading."""
-    out: list[CostCategory] = []
-    section: str | None = None
-    for p in passages:
-        if p.cells or not _COST_TITLE.search(p.title) or _COST_TITLE_NOT.search(p.title):
-            if out and p.section != section:
-                break
-            continue
-        if section is not None and p.section != section:
-            break
-        if p.item:
-            section = p.section
-            first = _first_clause(p.text, limit=400)
-            end = p.text.find(first) + len(first) if first in p.text else len(p.text)
-            name = _item_head(first)
-            if category := _category(name, p.flat[:end], p.place(0, end)):
-                out.append(category)
-        elif bullets := _bullets_after_colon(p):
-            section = p.section
-            for start, end in bullets:
-                name = _item_head(p.text[start:end])
-                if category := _category(name, p.flat[start:end], p.place(start, end)):
-                    out.append(category)
-    return out
-
-
-def _bullets_after_colon(p: Passage) -> list[tuple[int, int]]:
-    """Spans of the bullet items that follow a sentence ending with a colon."""
-    colon = p.text.find(":")
-    if colon < 0:
-        return []
-    marks = [m.start() for m in re.finditer(r"(?:^|\s)[•➢▪✓\-–]\s", p.text) if m.start() > colon]
-    spans = []
-    for i, start in enumerate(marks):
-        end = marks[i + 1] if i + 1 < len(marks) else len(p.text)
-        stop = re.search(r"\.\s+(?=[A-Z])", p.text[start:end])
-        spans.append((start, start + stop.start() + 1 if stop else end))
-        if stop:
-            break
-    return spans
-
-
-_DOCS_TITLE = re.compile(
-    r"documentazione (?:da allegare|richiesta|obbligatoria)|allegati richiesti|documenti (?:richiesti|da allegare)"
-    r"|dati e allegati|allegati alla domanda|documentazione a corredo"
-)
 _DOCS_INTRO = re.compile(
-    r"(?:allegat|documentazion|documenti)[^.]{0,120}:\s*$|(?:seguent[ei])[^.]{0,60}(?:allegat|documentazion|documenti)[^.]{0,60}:\s*$"
+    r"(?:seguent\w*|sotto elencat\w*|di seguito (?:elencat|indicat)\w*|elencat\w* di seguito)"
+    r"[^:]{0,120}(?:documentazion|document|allegat|dichiarazion)"
+    r"|(?:documentazion|documenti|allegati)[^:]{0,40}(?:seguent\w*|sotto elencat\w*|di seguito)"
+    r"|(?:corredat|accompagnat)\w*\b[^.:]{0,80}\bda\s*:|\b(?:sono allegat\w*|si allegano)[^.:]{0,60}:"
+)
+_NOT_A_DOCUMENT = re.compile(r"(?:dalle?|fino|sino|entro|a partire)\b|ore \d")
+_DOCS_NOT = re.compile(
+    r"rendicont|saldo|erogazion|accettazion|liquidaz|anticip|variant|prorog|controll|obblighi"
+    r"|intervallo|dalle ore"
 )
 
 
 def extract_documents(passages: list[Passage], draft: Draft) -> None:
-    docs: list[str] = []
-    place: Place | None = None
-    collecting = False
-    for i, p in enumerate(passages):
-        if p.cells:
-            if collecting:
-                break
+    """The list of what to attach to the application, after an intro such as `alla
+    domanda dovrà essere allegata la seguente documentazione:`."""
+    for index, at in intros(passages, _DOCS_INTRO):
+        p = passages[index]
+        sentence = p.sentence(at - 1)
+        about_application = re.search(r"domand|candidatur|adesione|partecipazion|propost", sentence)
+        if _DOCS_NOT.search(p.title) or _DOCS_NOT.search(sentence) or not about_application:
             continue
-        if _DOCS_TITLE.search(p.title) and p.item:
-            collecting = True
-        if collecting and p.item:
-            docs.append(_first_clause(p.text))
-            place = place or p.place(0, len(_first_clause(p.text)))
-            if i + 1 < len(passages) and not passages[i + 1].item and docs:
-                break
-            continue
-        if collecting and docs:
-            break
-        if _DOCS_INTRO.search(p.flat):
-            inline = _bullets_after_colon(p) or _lettered_after_colon(p)
-            if inline:
-                docs = [_first_clause(p.text[s:e]) for s, e in inline]
-                place = p.place(inline[0][0], inline[0][1])
-                break
-            collecting = True
-    docs = [d for d in _distinct(docs) if len(d) >= 4]
-    if docs:
-        draft.data["required_documents"] = docs[:40]
-        draft.mark("required_documents")
-        if place is not None:
-            draft.note("required_documents", place)
-
-
-def _lettered_after_colon(p: Passage) -> list[tuple[int, int]]:
-    colon = p.text.find(":")
-    marks = [
-        m.start() for m in re.finditer(r"(?:^|\s)\(?[a-z]\)\s", p.text) if m.start() > colon >= 0
-    ]
-    return [(s, marks[i + 1] if i + 1 < len(marks) else len(p.text)) for i, s in enumerate(marks)]
+        items = list_after(passages, index, at)
+        docs = _distinct([_first_clause(q.text[s:e]) for q, s, e in items])
+        docs = [d for d in docs if len(d) >= 4 and not _NOT_A_DOCUMENT.match(flat(d))]
+        if len(docs) >= 2:
+            draft.data["required_documents"] = docs[:40]
+            draft.mark("required_documents")
+            draft.note("required_documents", p.place(p.sentence_span(at - 1)[0], at))
+            return
 
 
 # ---------------------------------------------------------------------- proposal sections
@@ -1289,13 +1502,18 @@ LIMIT_RE = re.compile(
     r"(?P<tail>[^|;]{0,40})",
     re.I,
 )
-_UNIT = {"caratteri": "characters", "battute": "characters", "parole": "words"}
-_TITLE_VERBS = re.compile(r"\b(?:deve|devono|dovr\w+|superare|non pu\w+|sono|e' |contenere)\b")
+_UNIT: dict[str, LimitUnit] = {
+    "caratteri": "characters",
+    "battute": "characters",
+    "parole": "words",
+}
+_NOT_A_TITLE = re.compile(
+    r"\b(?:deve|devono|dovr\w+|superare|non pu\w+|sono|contenere|composta|redatt\w+)\b"
+)
 
 
 def limit_of(match: re.Match[str]) -> Limit:
-    word = match.group("u").lower()
-    unit: Unit = _UNIT.get(word, "pages")  # type: ignore[assignment]
+    unit = _UNIT.get(match.group("u").lower(), "pages")
     tail = flat(match.group("tail"))
     if unit == "characters" and re.search(
         r"spazi esclusi|senza spazi|esclusi (?:gli )?spazi|non inclusi", tail
@@ -1307,63 +1525,65 @@ def limit_of(match: re.Match[str]) -> Limit:
 def _section_title(raw: str) -> tuple[str | None, str]:
     """(number, title) of a proposal section named before its limit."""
     text = raw.strip(" :–—-,(|")
-    number = None
-    if (m := re.match(
+    m = re.match(
         r"(?i)^(?:sezione|sez\.|paragrafo|punto|capitolo)\s*([A-Z]?\d{1,2}(?:\.\d{1,2})?|[A-Z])\s*[.:)\-–—]?\s*",
         text,
-    )) or (m := re.match(r"^([A-Z]?\d{1,2}(?:\.\d{1,2})*|[A-Z])[.)]\s+", text)):
-        number, text = m.group(1), text[m.end() :]
-    text = re.sub(r"\s*[\(:–—-]\s*$", "", text).strip(" :–—-,")
-    return number, text
+    ) or re.match(r"^([A-Z]?\d{1,2}(?:\.\d{1,2})*|[A-Z])[.)]\s+|^([a-z])\)\s+", text)
+    number = (m.group(1) or m.group(m.lastindex or 1)) if m else None
+    text = text[m.end() :] if m else text
+    text = re.sub(r"\s*\([^)]*$", "", text)  # "relazione tecnica (Allegato B, massimo 10 pagine)"
+    return number, re.sub(r"\s*[\(:–—-]\s*$", "", text).strip(" :–—-,")
 
 
-def extract_sections(passages: list[Passage], draft: Draft) -> None:
-    sections: list[Section] = []
-    for p in passages:
-        for start, raw_title, m in _limit_hits(p):
-            number, title = _section_title(raw_title)
-            letters = len(re.findall(r"[^\W\d_]", title))
-            if letters < 3 or len(title) > 120 or _TITLE_VERBS.search(flat(title)):
-                continue
-            sid = number or _slug(title, limit=30)
-            if any(s.title == title or s.id == sid for s in sections):
-                continue
-            place = p.place(start, m.end())
-            sections.append(Section(id=sid, title=title, limit=limit_of(m), place=place))
-    if sections:
-        draft.data["sections"] = [s.model_dump(exclude_defaults=True) for s in sections]
-        draft.mark("sections")
-
-
-def _limit_hits(p: Passage) -> Iterator[tuple[int, str, re.Match[str]]]:
-    """(offset, text naming the section, limit match) for each limit in a row or line."""
+def _limit_hits(p: Passage) -> Iterator[tuple[int, str, re.Match[str], str]]:
+    """(offset in the passage, words naming the section, limit match, guidance) for each
+    limit; the guidance is what a table row says after the limit."""
     if p.cells:
-        if p.cells == p.header:
-            return
         offset = 0
         for i, cell in enumerate(p.cells):
-            m = LIMIT_RE.search(cell)
-            if m and i > 0:
-                name = next((c for c in p.cells[:i] if re.search(r"[^\W\d_]{3}", c)), "")
-                yield 0, name, _shifted(m, p.text, offset)
-                return
-            if m and i == 0 and m.start() > 3:
-                yield 0, cell[: m.start()], _shifted(m, p.text, offset)
+            m = LIMIT_RE.search(p.text, offset, offset + len(cell))
+            if m and not p.is_header:
+                named = next(
+                    (c for c in p.cells[:i] if re.search(r"[^\W\d_]{3}", c)),
+                    cell[: m.start() - offset],
+                )
+                yield offset, named, m, " ".join(c for c in p.cells[i + 1 :] if c)[:QUOTE_MAX]
                 return
             offset += len(cell) + 3
         return
-    for line in p.lines:
-        m = LIMIT_RE.search(line)
-        if m and m.start() > 3:
-            at = p.text.find(line[:40])
-            found = LIMIT_RE.search(p.text, max(at, 0))
-            if found:
-                yield max(at, 0), line[: m.start()], found
+    # The name runs from the last line start, sentence start, `;` or `:` before the limit:
+    # "le sezioni: descrizione dell'edificio (max 3.000 caratteri); stato di fatto (...)"
+    bounds = set(p.offsets) | set(p._sentences[0])
+    bounds |= {m.end() for m in re.finditer(r"[;:]\s*", p.text)}
+    previous = 0
+    for m in LIMIT_RE.finditer(p.text):
+        start = max([b for b in bounds if b <= m.start()] + [previous])
+        previous = m.end()
+        if m.start() - start > 3:
+            yield start, p.text[start : m.start()], m, ""
 
 
-def _shifted(m: re.Match[str], text: str, offset: int) -> re.Match[str]:
-    found = LIMIT_RE.search(text, offset)
-    return found if found is not None else m
+def extract_sections(passages: list[Passage], draft: Draft) -> None:
+    """Proposal sections with their limits (`max 1.500 caratteri`, `massimo 2 pagine`), from
+    table rows, lines and headings."""
+    sections: list[dict[str, Any]] = []
+    for p in passages:
+        for start, named, m, guidance in _limit_hits(p):
+            number, title = _section_title(named)
+            words = re.findall(r"[^\W\d_]{3,}", title)
+            if not words or len(title) > 120 or _NOT_A_TITLE.search(flat(title)):
+                continue
+            sid = number or _slug(title, limit=30)
+            if any(s["title"] == title or s["id"] == sid for s in sections):
+                continue
+            place = p.place(start, m.end())
+            section = Section(
+                id=sid, title=title, limit=limit_of(m), guidance=guidance, place=place
+            )
+            sections.append(section.model_dump(exclude_defaults=True))
+    if sections:
+        draft.data["sections"] = sections
+        draft.mark("sections")
 
 
 # --------------------------------------------------------------------------------- scoring
@@ -1371,8 +1591,9 @@ _POINTS_CELL = re.compile(
     r"^(?:max\.?\s*|massimo\s*|fino a\s*)?(?:\d{1,3}\s*[-–÷]\s*)?(\d{1,3}(?:[.,]\d{1,2})?)\s*(?:punti|pt\.?)?$"
 )
 _ID_CELL = re.compile(r"^(?:[A-Z]\.)?\d{1,2}(?:\.\d{1,2})*\.?$|^[A-Z]\.?$")
+_CODE = r"[A-Z](?:\.\d{1,2})+|\d{1,2}(?:\.\d{1,2})+"
 _CELL_CRITERION = re.compile(
-    r"^(?P<id>[A-Z](?:\.\d{1,2})+|\d{1,2}(?:\.\d{1,2})+)\s+(?P<name>.{3,200}?)\s*\((?:max\.?\s*)?(?P<pts>\d{1,3})\s*(?:pt|punti)\.?\)\s*$",
+    rf"^(?P<id>{_CODE})\s+(?P<name>.{{3,200}}?)\s*\((?:max\.?\s*)?(?P<pts>\d{{1,3}})\s*(?:pt|punti)\.?\)\s*$",
     re.I,
 )
 _NAME_POINTS = re.compile(
@@ -1394,184 +1615,202 @@ def _criterion_name(text: str) -> tuple[str, str]:
     text = text.strip(" -–•")
     if m := re.match(r"^((?:[A-ZÀ-Ý’'/]{2,}\s+){1,8}[A-ZÀ-Ý’'/]{2,})\b\s*(.*)$", text):
         return m.group(1).strip(), m.group(2).strip(" -–")
-    if len(text) > 140:
-        head = re.split(r"(?<=[.;:])\s", text, maxsplit=1)[0]
-        return head[:140].rsplit(" ", 1)[0] if len(head) > 140 else head, text
-    return text, ""
+    head = re.split(r"(?<=[.;:])\s", text, maxsplit=1)[0].rstrip(":")
+    if len(head) > 120:
+        head = head[:120].rsplit(" ", 1)[0]
+    return head, (text if head != text else "")
 
 
-def _row_criteria(p: Passage) -> list[dict[str, Any]]:
-    cells = [c.strip() for c in p.cells]
-    out = []
-    for cell in cells:
-        if m := _CELL_CRITERION.match(cell):
-            out.append(
-                {"id": m["id"], "name": m["name"].strip(" -–"), "max_points": float(m["pts"])}
-            )
-    if out:
-        return out
-    crit_id = cells[0] if cells and _ID_CELL.match(cells[0]) else None
-    first = 1 if crit_id else 0
-    name_at = next(
-        (i for i in range(first, len(cells)) if len(re.findall(r"[^\W\d_]", cells[i])) >= 8), None
-    )
-    if name_at is None:
-        return []
+def _row_points(cells: list[str], name_at: int, scored_header: bool) -> tuple[float | None, str]:
+    """Points of a row: `(5 pt)` or `0-5` ending the name, else a points cell after the name,
+    else the highest level (`... : 10 punti`) where the header is about points."""
     name_cell = cells[name_at]
-    if re.match(r"(?i)tot(?:ale|\.|\b)|punti totali|punteggio totale", flat(name_cell)):
-        return []
-    points = None
+    single = len(_LEVELS.findall(name_cell)) <= 1  # not a list of levels "(5 pt) - (7 pt)"
+    if single and (m := _NAME_POINTS.match(name_cell) or _NAME_RANGE.match(name_cell)):
+        return float(m["pts"]), m["name"]
     for cell in cells[name_at + 1 :]:
-        if m := _POINTS_CELL.match(flat(cell)):
-            points = float(m.group(1).replace(",", "."))
-            break
-    description = ""
-    if points is None and (m := _NAME_POINTS.match(name_cell) or _NAME_RANGE.match(name_cell)):
-        points, name_cell = float(m["pts"]), m["name"]
-    if points is None:
-        levels = [int(x) for c in cells[name_at + 1 :] for x in _LEVELS.findall(c)]
-        points = float(max(levels)) if levels else None
+        m = _POINTS_CELL.match(flat(cell))
+        if m and float(m.group(1).replace(",", ".")) > 0:
+            return float(m.group(1).replace(",", ".")), name_cell
+    levels = (
+        [int(x) for c in cells[name_at + 1 :] for x in _LEVELS.findall(c)] if scored_header else []
+    )
+    return (float(max(levels)) if levels else None), name_cell
+
+
+def _row_criteria(p: Passage, scored_header: bool) -> list[dict[str, Any]]:
+    cells = [c.strip() for c in p.cells]
+    coded = [m for c in cells if (m := _CELL_CRITERION.match(c))]
+    if coded:  # "A.1 Stima della popolazione ... (max 10 pt)"
+        return [
+            {"id": m["id"], "name": m["name"].strip(" -–"), "max_points": float(m["pts"])}
+            for m in coded
+        ]
+    crit_id = cells[0].rstrip(".") if cells and _ID_CELL.match(cells[0]) else None
+    name_at = next(
+        (i for i in range(len(cells)) if len(re.findall(r"[^\W\d_]", cells[i])) >= 8), None
+    )
+    if name_at is None or re.match(
+        r"tot(?:ale|\.|\b)|punti totali|punteggio totale", flat(cells[name_at])
+    ):
+        return []
+    points, name_cell = _row_points(cells, name_at, scored_header)
     if not points:
         return []
-    others = [c for c in cells[name_at + 1 :] if len(c) > 20 and not _POINTS_CELL.match(flat(c))]
+    if crit_id is None and (m := re.match(rf"^({_CODE})\s+", name_cell)):
+        crit_id, name_cell = m.group(1), name_cell[m.end() :]
     name, description = _criterion_name(name_cell)
+    others = [c for c in cells[name_at + 1 :] if len(c) > 20 and not _POINTS_CELL.match(flat(c))]
     description = description or (others[0] if others else "")
     return [
         {"id": crit_id, "name": name, "max_points": points, "description": description[:QUOTE_MAX]}
     ]
 
 
+_HEADER_WORDS = re.compile(r"criteri|punt|descrizion|\bpeso\b|indicator|\bn\.?$")
+
+
 def _table_criteria(passages: list[Passage]) -> list[tuple[Passage, dict[str, Any]]]:
     out = []
     for p in passages:
-        if not p.cells or p.cells == p.header:
+        # a table without a header row (one that goes on from the page before) starts with data
+        if not p.cells or (p.is_header and any(_HEADER_WORDS.search(flat(c)) for c in p.cells)):
             continue
-        header = flat(" ".join(p.header))
-        if not (re.search(r"punt|\bpt\b|\bpeso\b", header) or _SCORING_TITLE.search(p.title)):
-            continue
-        out += [(p, c) for c in _row_criteria(p)]
+        scored_header = re.search(r"punt|\bpt\b|\bpeso\b", flat(" ".join(p.header))) is not None
+        if scored_header or _SCORING_TITLE.search(p.title):
+            out += [(p, c) for c in _row_criteria(p, scored_header)]
     return out
 
 
 def _line_criteria(passages: list[Passage]) -> list[tuple[Passage, dict[str, Any]]]:
+    """`1. Qualità della proposta – max 30 punti` on a line of its own."""
     out = []
     for p in passages:
-        if p.cells or not (_SCORING_TITLE.search(p.title) or re.search(r"punt", p.flat)):
+        if p.cells or not (_SCORING_TITLE.search(p.title) or "punt" in p.flat):
             continue
-        for line in p.lines:
+        for start, line in zip(p.offsets, p.lines, strict=False):
             m = CRITERION_LINE.match(line)
+            if not m or len(re.findall(r"[^\W\d_]", m["name"])) < 4:
+                continue
+            name = m["name"].strip(" :–-")
             if (
-                not m
-                or re.match(r"(?i)tot", m["name"])
-                or len(re.findall(r"[^\W\d_]", m["name"])) < 4
+                re.match(r"(?i)tot", name)
+                or _NOT_A_TITLE.search(flat(name))
+                or re.search(r"(?i)\b(?:almeno|minimo|soglia)\b", name)
             ):
                 continue
-            if _TITLE_VERBS.search(flat(m["name"])) or re.search(
-                r"(?i)\b(?:almeno|minimo|soglia)\b", m["name"]
-            ):
-                continue
-            at = p.text.find(line[:40])
-            item = {
-                "id": m["id"],
-                "name": m["name"].strip(" :–-"),
-                "max_points": float(m["pts"].replace(",", ".")),
-            }
-            out.append((p, item | {"_at": max(at, 0), "_len": len(line)}))
+            item = {"id": m["id"], "name": name, "max_points": float(m["pts"].replace(",", "."))}
+            out.append((p, item | {"at": start, "end": start + len(line)}))
     return out
+
+
+def _nested(cid: str | None, ids: set[str]) -> bool:
+    """`B.1.2` when `B.1` is a criterion too: a sub-criterion, counted in its parent."""
+    return bool(cid) and "." in cid and cid.rsplit(".", 1)[0] in ids
 
 
 def extract_scoring(passages: list[Passage], draft: Draft) -> None:
     found = _table_criteria(passages) or _line_criteria(passages)
     if not found:
         return
-    first_section = next(
-        (p.section for p, _ in found if sum(1 for q, _ in found if q.section == p.section) >= 2),
-        found[0][0].section,
-    )
-    chosen = [(p, c) for p, c in found if p.section == first_section]
-    skipped = len(found) - len(chosen)
-    criteria: list[Criterion] = []
+    counts = Counter(p.section for p, _ in found)
+    section = next((p.section for p, _ in found if counts[p.section] >= 2), found[0][0].section)
+    chosen = [(p, c) for p, c in found if p.section == section]
+    ids = {c["id"] for _, c in chosen if c["id"]}
+    criteria: list[dict[str, Any]] = []
     for p, c in chosen:
-        if any(x.name == c["name"] for x in criteria) or c["max_points"] > 100:
+        if (
+            _nested(c["id"], ids)
+            or c["max_points"] > 100
+            or any(x["name"] == c["name"] for x in criteria)
+        ):
             continue
-        at, length = c.pop("_at", 0), c.pop("_len", len(p.text))
+        at, end = c.pop("at", None), c.pop("end", None)
         cid = c.pop("id") or f"c{len(criteria) + 1}"
-        if any(x.id == cid for x in criteria):
+        if any(x["id"] == cid for x in criteria):
             cid = f"{cid}-{len(criteria) + 1}"
-        criteria.append(Criterion(id=cid, place=p.place(at, at + length), **c))
-    if not criteria:
-        return
-    draft.data["scoring"] = [c.model_dump(exclude_defaults=True) for c in criteria]
-    draft.mark("scoring")
+        place = p.place(at, end) if at is not None else _row_place(p, c["name"])
+        criteria.append(Criterion(id=cid, place=place, **c).model_dump(exclude_defaults=True))
+    if criteria:
+        draft.data["scoring"] = criteria
+        draft.mark("scoring")
+        _check_scoring(passages, section, criteria, len(found) - len(chosen), draft)
+
+
+def _row_place(p: Passage, name: str) -> Place:
+    at = max(p.text.find(name[:40]), 0)
+    return p.place(at, at + len(name))
+
+
+def _check_scoring(passages: list[Passage], section, criteria: list, skipped: int, draft: Draft):
     if skipped:
         draft.warnings.append(
-            f"scoring: altri {skipped} criteri in altre sezioni non inclusi (sotto-criteri o altre linee?)"
+            f"scoring: altri {skipped} criteri fuori dalla sezione «{section}» non inclusi"
         )
-    total = _stated_total(passages, first_section)
-    points = sum(c.max_points for c in criteria)
-    if total and abs(total - points) > 0.01:
+    totals = _stated_totals(passages, section)
+    points = sum(c["max_points"] for c in criteria)
+    if len(totals) == 1 and abs(totals[0] - points) > 0.01:
         draft.warnings.append(
-            f"scoring: la somma dei punteggi ({points:g}) differisce dal totale indicato ({total:g})"
+            f"scoring: la somma dei punteggi ({points:g}) differisce dal totale indicato ({totals[0]:g})"
         )
 
 
-def _stated_total(passages: list[Passage], section: str | None) -> float | None:
+def _stated_totals(passages: list[Passage], section: str | None) -> list[float]:
+    totals: list[float] = []
     for p in passages:
         if p.section != section:
             continue
-        if m := re.search(
-            r"punteggio (?:massimo|totale|complessivo)[^.;\d]{0,40}?(\d{2,3})\b", p.flat
-        ):
-            return float(m.group(1))
-        if p.cells and re.match(
+        said = (
+            r"punteggio (?:massimo|totale|complessivo)[^.;\d]{0,40}?(\d{2,3})\b|\bfino a (\d{2,3}) punti"
+            r"|totale punteggio\s*(?:0\s*[-–]\s*)?(\d{2,3})\b"
+        )
+        if not p.cells and (m := re.search(said, p.flat)):
+            totals.append(float(next(g for g in m.groups() if g)))
+        elif p.cells and re.match(
             r"tot|punti totali|punteggio totale", flat(" ".join(p.cells)).strip(" |")
         ):
-            numbers = [_POINTS_CELL.match(flat(c)) for c in p.cells]
-            values = [float(n.group(1)) for n in numbers if n]
-            if values:
-                return values[-1]
-    return None
+            values = [float(n.group(1)) for c in p.cells if (n := _POINTS_CELL.match(flat(c)))]
+            totals += values[-1:]
+    return _distinct(totals)
 
 
 # ------------------------------------------------------------------------------ indicators
 _INDICATOR_CODE = re.compile(
-    r"\b((?:RCO|RCR|EECO|EECR|ISO|ISR)\s?\d{2,3})\s*[:\-–]?\s*(?P<name>[^;|]{5,140}?)(?:;|\.|$|\s[-–]\sin\b|\(in\b)"
+    r"\b((?:RCO|RCR|EECO|EECR)\s?\d{2,3})\s*[:\-–]?\s*(?P<name>[^;|]{5,140}?)(?:;|\.|$|\s[-–]\s|\(in\b)"
 )
 
 
+def _indicator_row(p: Passage) -> dict[str, Any] | None:
+    cols = [flat(h) for h in p.header]
+    if len(p.cells) != len(cols):
+        return None
+    row = dict(zip(cols, p.cells, strict=True))
+    name = next((v for k, v in row.items() if "indicator" in k), p.cells[0])
+    unit = next((v for k, v in row.items() if "unita" in k or "misura" in k), "")
+    target = next((v for k, v in row.items() if "target" in k or "obiettivo" in k), "")
+    place = p.place(0, len(p.text))
+    return Indicator(
+        id=_slug(name, limit=30), name=name, unit=unit, target=target, place=place
+    ).model_dump(exclude_defaults=True)
+
+
 def extract_indicators(passages: list[Passage], draft: Draft) -> None:
-    indicators: list[Indicator] = []
+    """Rows of an indicators table, else the EU codes (`RCO 19: Edifici pubblici ...`)."""
+    indicators: dict[str, dict[str, Any]] = {}
     for p in passages:
-        if p.cells and p.cells != p.header and re.search(r"indicator", flat(" ".join(p.header))):
-            cols = [flat(h) for h in p.header]
-            if len(p.cells) != len(cols):
-                continue
-            row = dict(zip(cols, p.cells, strict=True))
-            name = next((v for k, v in row.items() if "indicator" in k), p.cells[0])
-            unit = next((v for k, v in row.items() if "unita" in k or "misura" in k), "")
-            target = next((v for k, v in row.items() if "target" in k or "obiettivo" in k), "")
-            indicators.append(
-                Indicator(
-                    id=_slug(name, limit=30),
-                    name=name,
-                    unit=unit,
-                    target=target,
-                    place=p.place(0, len(p.text)),
-                )
-            )
+        header = flat(" ".join(p.header))
+        if p.cells and not p.is_header and "indicator" in header and "punt" not in header:
+            if row := _indicator_row(p):
+                indicators.setdefault(row["id"], row)
             continue
         for m in _INDICATOR_CODE.finditer(p.text):
             code = m.group(1).replace(" ", "")
-            if not any(i.id == code for i in indicators):
-                indicators.append(
-                    Indicator(
-                        id=code, name=m["name"].strip(" :–-"), place=p.place(m.start(), m.end())
-                    )
-                )
-    seen: set[str] = set()
-    unique = [i for i in indicators if not (i.id in seen or seen.add(i.id))]
-    if unique:
-        draft.data["indicators"] = [i.model_dump(exclude_defaults=True) for i in unique[:30]]
+            name = m["name"].strip(" :–-")
+            indicators.setdefault(
+                code, {"id": code, "name": name, "place": p.place(m.start(), m.end())}
+            )
+    if indicators:
+        draft.data["indicators"] = list(indicators.values())[:30]
         draft.mark("indicators")
 
 
@@ -1582,26 +1821,25 @@ def _load(path: Path, ocr: OcrEngine | None):
     try:
         return loader_for(path, build_loaders(True, ocr)).load(path)
     except LoadError as error:
-        raise ValueError(f"{path}: {error}") from error
-    except Exception as error:  # a parser bug must still name the file, on one line
+        raise ValueError(f"{path}: {' '.join(str(error).split())}") from error
+    except Exception as error:  # a parser's own failure must still name the file, on one line
         reason = " ".join(str(error).split())[:200]
         raise ValueError(f"{path}: unreadable ({type(error).__name__}: {reason})") from error
 
 
 def extract_call(path: Path, ocr: OcrEngine | None = None) -> ExtractionResult:
-    """A draft Call from a call document, with the fields found, missing, and warnings."""
+    """A draft Call from a call document, with the fields found, missing, and warnings.
+    Raises ValueError("<path>: <reason>") when the file cannot be read."""
     path = Path(path)
     doc = _load(path, ocr)
-    units, structure_title = parse_structure(doc.blocks)
+    units, structure_title, headings = parse_call(doc.blocks)
     passages = build_passages(units)
     draft = Draft(data={"id": _slug(path.stem, sep="-", limit=80), "source": str(path)})
     draft.warnings += [f"lettura: {w}" for w in doc.warnings]
-    title, title_place = extract_title(passages, doc.title, structure_title)
+    title = extract_title(passages, doc.title, structure_title, draft)
     draft.data["title"] = title or path.stem
     if title:
         draft.mark("title")
-        if title_place is not None and title_place.quote:
-            draft.note("title", title_place)
     region = extract_authority(passages, draft)
     extract_programme(passages, region, draft)
     extract_objective(passages, draft)
@@ -1611,17 +1849,17 @@ def extract_call(path: Path, ocr: OcrEngine | None = None) -> ExtractionResult:
     extract_site(passages, region, draft)
     extract_partnership(passages, draft)
     extract_cost_categories(passages, draft)
-    extract_sections(passages, draft)
+    extract_sections(passages + headings, draft)
     extract_scoring(passages, draft)
     extract_indicators(passages, draft)
     extract_documents(passages, draft)
     extract_cumulation(passages, draft)
-    if not passages:
-        draft.warnings.append("nessun testo leggibile")
     draft.data["notes"] = draft.notes
     call = _validated(draft)
     missing = [f for f in CHECKLIST if f not in draft.found]
-    return ExtractionResult(call=call, found=draft.found, missing=missing, warnings=draft.warnings)
+    return ExtractionResult(
+        call=call, found=draft.found, missing=missing, warnings=draft.warnings, pages=doc.page_count
+    )
 
 
 def _validated(draft: Draft) -> Call:
@@ -1646,8 +1884,7 @@ def to_yaml(result: ExtractionResult) -> str:
     ]
     if result.missing:
         head.append("# DA VERIFICARE: non trovati: " + ", ".join(result.missing))
-    for warning in result.warnings:
-        head.append("# DA VERIFICARE: " + " ".join(warning.split()))
+    head += ["# DA VERIFICARE: " + " ".join(w.split()) for w in result.warnings]
     return "\n".join(head) + "\n" + result.call.dump()
 
 
