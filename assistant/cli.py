@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from assistant.cli_common import _assistant, console, errors, fail  # noqa: F401 (re-exported)
 from assistant.schema import DOC_TYPES, SearchFilters
 
 app = typer.Typer(
@@ -27,15 +27,6 @@ corpus_app = typer.Typer(
     help="The sample corpus and the official texts it summarises.", no_args_is_help=True
 )
 app.add_typer(corpus_app, name="corpus")
-console = Console()
-errors = Console(stderr=True, soft_wrap=True)  # one error, one line
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print a one-line error; the caller raises what this returns."""
-    errors.print(f"[red]error[/red] {escape(message.splitlines()[0] if message else message)}")
-    return typer.Exit(code)
-
 
 DocTypeOpt = Annotated[
     list[str] | None, typer.Option("--doc-type", "-t", help=f"Filter: {', '.join(DOC_TYPES)}")
@@ -50,12 +41,6 @@ SourceOpt = Annotated[
     list[str] | None, typer.Option("--source", "-s", help="Filter: part of the file path")
 ]
 ComuneOpt = Annotated[list[str] | None, typer.Option("--comune", "-c", help="Filter: comune")]
-
-
-def _assistant():
-    from assistant.core import EuroAssist
-
-    return EuroAssist()
 
 
 def _filters(doc_type, programme, language, source, comune) -> SearchFilters | None:
@@ -284,10 +269,21 @@ def web(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 7860,
 ) -> None:
-    """The web chat, at http://HOST:PORT."""
+    """The web app, at http://HOST:PORT, behind a login (accounts: `euroassist users`)."""
+    from assistant.office.store import OfficeStore
     from ui.app import serve
 
-    serve(_assistant(), host, port)
+    assistant = _assistant()
+    store = OfficeStore(assistant.settings.database)
+    store.ensure_default_workspaces()
+    password = store.bootstrap_admin()
+    if password is not None:  # shown once: it is stored only as an argon2 hash
+        errors.print(
+            "[bold]Primo avvio:[/bold] creato l'utente [bold]admin[/bold] con password "
+            f"[bold]{escape(password)}[/bold]\n(annotala: non verrà mostrata di nuovo; "
+            "cambiala con `euroassist users passwd admin`)"
+        )
+    serve(assistant, host, port, store=store)
 
 
 @models_app.command("list")
@@ -464,8 +460,10 @@ def corpus_fetch(
 
 
 def _register_proposal_commands() -> None:
-    from assistant import cli_proposals
+    from assistant import cli_office, cli_proposals
 
+    app.add_typer(cli_office.users_app, name="users")
+    app.add_typer(cli_office.workspaces_app, name="workspaces")
     app.add_typer(cli_proposals.calls_app, name="calls")
     for command in (cli_proposals.eligibility, cli_proposals.draft, cli_proposals.skeletons):
         app.command()(command)

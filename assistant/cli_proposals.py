@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from assistant.cli import _assistant, console, errors, fail
+from assistant.cli_common import _assistant, console, errors, fail
 
 calls_app = typer.Typer(
     help="Calls as data: list, show, extract from a PDF, match to a project.", no_args_is_help=True

@@ -14,7 +14,9 @@ import gradio as gr
 from assistant.answers.grounded import GroundedAnswer, Turn
 from assistant.core import EuroAssist
 from assistant.feedback import FeedbackStore
+from assistant.office.store import OfficeStore
 from assistant.schema import DOC_TYPES, SearchFilters
+from ui.office import WebOffice, build_admin_tab, build_documents_tab
 from ui.proposals import build_proposal_tabs
 
 UPLOAD_TYPES = [".pdf", ".docx", ".csv", ".md", ".txt", ".html"]
@@ -36,6 +38,7 @@ TEXTS = {
     "sources": "Fonti",
     "answered_by": "Risposta di",
     "rewritten": "Domanda riformulata",
+    "workspace": "Spazio di lavoro",
 }
 
 
@@ -76,7 +79,9 @@ def answer_markdown(answer: GroundedAnswer) -> str:
     return "\n".join(lines)
 
 
-def build_app(assistant: EuroAssist) -> gr.Blocks:
+def build_app(assistant: EuroAssist, store: OfficeStore | None = None) -> gr.Blocks:
+    """The web app; with an office store, every handler acts as the logged-in user."""
+    office = WebOffice(assistant, store)
     feedback = FeedbackStore(assistant.settings.database)
     export_dir = Path(tempfile.mkdtemp(prefix="euroassist-export-"))
     model = assistant.chat_model
@@ -85,7 +90,16 @@ def build_app(assistant: EuroAssist) -> gr.Blocks:
     )
 
     with gr.Blocks(title="euroassist") as app:
-        gr.Markdown(f"## {TEXTS['title']}\n{TEXTS['intro']}  \n<sub>Modello: {model_label}</sub>")
+        with gr.Row():
+            gr.Markdown(
+                f"## {TEXTS['title']}\n{TEXTS['intro']}  \n<sub>Modello: {model_label}</sub>"
+            )
+            with gr.Column(scale=0, min_width=260):
+                workspace = gr.Dropdown(
+                    ["shared"], value="shared", label=TEXTS["workspace"], elem_id="workspace"
+                )
+                who = gr.Markdown(elem_id="who")
+        chat_id = gr.State(None)
         with gr.Tab("Chat"):
             answers = gr.State([])  # GroundedAnswer per answer message, for feedback and export
             with gr.Row():
@@ -126,10 +140,20 @@ def build_app(assistant: EuroAssist) -> gr.Blocks:
                     add = gr.Button(TEXTS["add"])
                     upload_log = gr.Markdown(elem_id="upload-log")
 
-        def respond(message: str, history: list, stored: list, types: list, programmes: list):
+        def respond(
+            message: str,
+            history: list,
+            stored: list,
+            types: list,
+            programmes: list,
+            space: str,
+            current_chat,
+            request: gr.Request,
+        ):
             if not message or not message.strip():
-                yield history, stored, gr.update()
+                yield history, stored, gr.update(), current_chat
                 return
+            scoped = office.scope(request)
             filters = SearchFilters(doc_type=types or None, programme=programmes or None)
             turns = [Turn(a.question, a.text) for a in stored]
             history = [
@@ -138,7 +162,7 @@ def build_app(assistant: EuroAssist) -> gr.Blocks:
                 {"role": "assistant", "content": ""},
             ]
             text = ""
-            for event in assistant.answer_stream(
+            for event in scoped.answer_stream(
                 message, turns, None if filters.is_empty() else filters
             ):
                 if event.kind == "status":
@@ -146,14 +170,17 @@ def build_app(assistant: EuroAssist) -> gr.Blocks:
                 elif event.kind == "token":
                     text += event.text
                     history[-1]["content"] = text
-                    yield history, stored, gr.update()
+                    yield history, stored, gr.update(), current_chat
                 else:
                     answer = event.answer
                     history = history[:-1] + answer_messages(answer)
                     stored = [*stored, answer]
                     path = export_dir / f"risposta-{int(time.time() * 1000)}.md"
                     path.write_text(answer_markdown(answer), encoding="utf-8")
-                    yield history, stored, gr.update(value=str(path), visible=True)
+                    current_chat = office.save_exchange(
+                        request, space, current_chat, message, answer
+                    )
+                    yield history, stored, gr.update(value=str(path), visible=True), current_chat
 
         def rate(history: list, stored: list, note: str, data: gr.LikeData):
             """A thumb on an answer message: find the answer it belongs to and store it."""
@@ -176,9 +203,15 @@ def build_app(assistant: EuroAssist) -> gr.Blocks:
             path.write_text(feedback.export_jsonl(), encoding="utf-8")
             return gr.update(value=str(path), visible=True)
 
-        def add_files(files, progress=gr.Progress()):  # noqa: B008 (Gradio injects it)
+        def add_files(
+            files,
+            space: str,
+            request: gr.Request,
+            progress=gr.Progress(),  # noqa: B008 (Gradio injects it)
+        ):
             if not files:
                 return "Nessun file scelto."
+            office.require_write(request, space)
             paths = [Path(f if isinstance(f, str) else f.name) for f in files]
             lines = []
             done = 0
@@ -194,22 +227,42 @@ def build_app(assistant: EuroAssist) -> gr.Blocks:
                     lines.append(f"- ✅ **{name}**: {result.status}, {result.chunks} passaggi")
 
             progress(0, desc="indicizzazione")
-            assistant.ingest(paths, on_result=on_result)
+            assistant.ingest(paths, on_result=on_result, workspace=space)
             return "\n".join(lines)
 
-        inputs = [question, chatbot, answers, doc_type, programme]
-        outputs = [chatbot, answers, export]
+        inputs = [question, chatbot, answers, doc_type, programme, workspace, chat_id]
+        outputs = [chatbot, answers, export, chat_id]
         send.click(respond, inputs, outputs, api_name="ask").then(lambda: "", None, question)
         question.submit(respond, inputs, outputs, api_visibility="private").then(
             lambda: "", None, question
         )
         clear.click(
-            lambda: ([], [], gr.update(visible=False)), None, outputs, api_visibility="private"
+            lambda: ([], [], gr.update(visible=False), None),
+            None,
+            outputs,
+            api_visibility="private",
         )
         chatbot.like(rate, [chatbot, answers, comment], comment)
         feedback_button.click(export_feedback, None, feedback_file)
-        add.click(add_files, upload, upload_log)
-        build_proposal_tabs(assistant, export_dir)
+        add.click(add_files, [upload, workspace], upload_log, api_name="add_files")
+        build_proposal_tabs(assistant, export_dir, office, workspace)
+        build_documents_tab(office, workspace)
+        build_admin_tab(office)
+
+        def on_load(request: gr.Request):
+            readable = office.readable(request)
+            writable = office.writable(request)
+            default = next(
+                (w for w in writable if w != "shared"), readable[0] if readable else None
+            )
+            user = office.user(request)
+            label = f"{user.username} · {user.role}" if user is not None else ""
+            logout = " · [esci](/logout)" if user is not None else ""
+            return gr.update(choices=readable, value=default), f"<sub>{label}{logout}</sub>"
+
+        app.load(on_load, None, [workspace, who], api_visibility="private")
+        # a new workspace: a new conversation
+        workspace.change(lambda: None, None, chat_id, api_visibility="private")
     return app
 
 
@@ -218,19 +271,33 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7860)
     args = parser.parse_args(argv)
-    serve(EuroAssist(), args.host, args.port)
+    assistant = EuroAssist()
+    serve(assistant, args.host, args.port, store=OfficeStore(assistant.settings.database))
 
 
-def serve(assistant: EuroAssist, host: str, port: int, block: bool = True) -> gr.Blocks:
-    """Start the web chat; with block=False it runs in a thread and the app is returned."""
-    app = build_app(assistant)
+def serve(
+    assistant: EuroAssist,
+    host: str,
+    port: int,
+    block: bool = True,
+    store: OfficeStore | None = None,
+) -> gr.Blocks:
+    """Start the web app; with block=False it runs in a thread and the app is returned.
+    With an office store the page and every API endpoint need a login."""
+    app = build_app(assistant, store)
     app.queue(default_concurrency_limit=1)  # one local model: answers one at a time
+
+    def login(username: str, password: str) -> bool:
+        return store is not None and store.authenticate(username, password) is not None
+
     app.launch(
         server_name=host,
         server_port=port,
         prevent_thread_lock=not block,
         show_error=True,
         max_file_size=f"{assistant.settings.max_file_mb}mb",
+        auth=login if store is not None else None,
+        auth_message="euroassist — accedi con il tuo utente dell'ufficio unico.",
     )
     return app
 

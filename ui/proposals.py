@@ -18,6 +18,7 @@ from assistant.core import EuroAssist
 from assistant.drafting.section import find_section
 from assistant.skeletons.formatting import euro
 from assistant.skeletons.ideas import IdeaError, load_ideas
+from ui.office import WebOffice
 
 MATCH_VERDICT = {
     "eligible": "✓ ammissibile",
@@ -108,9 +109,13 @@ def call_summary(call: Call) -> str:
     return "\n".join(lines)
 
 
-def build_proposal_tabs(assistant: EuroAssist, export_dir: Path) -> None:
-    """Tabs inside the caller's gr.Blocks."""
+def build_proposal_tabs(
+    assistant: EuroAssist, export_dir: Path, office: WebOffice, workspace: gr.Dropdown
+) -> None:
+    """Tabs inside the caller's gr.Blocks; each handler reads as the logged-in user
+    (office.scope) and saves in the workspace chosen in the page's header."""
     registry = assistant.call_registry()
+    scope_of = office.scope
 
     def call_choices() -> list[tuple[str, str]]:
         calls, _ = registry.all()
@@ -152,8 +157,8 @@ def build_proposal_tabs(assistant: EuroAssist, export_dir: Path) -> None:
         def show_call(ref: str) -> str:
             return call_summary(registry.find(ref)) if ref else ""
 
-        def match(text: str):
-            report, problems = assistant.match_calls(parse_project(text))
+        def match(text: str, request: gr.Request):
+            report, problems = scope_of(request).match_calls(parse_project(text))
             rows = [
                 [
                     n,
@@ -191,10 +196,11 @@ def build_proposal_tabs(assistant: EuroAssist, export_dir: Path) -> None:
         )
         verdict_file = gr.DownloadButton("Scarica il risultato (JSON)", visible=False)
 
-        def check(ref: str, text: str):
+        def check(ref: str, text: str, request: gr.Request):
             if not ref:
                 raise gr.Error("Scegli un bando.")
-            verdict = assistant.eligibility_engine().check(registry.find(ref), parse_project(text))
+            engine = scope_of(request).eligibility_engine()
+            verdict = engine.check(registry.find(ref), parse_project(text))
             summary = VERDICT[verdict.verdict]
             if verdict.failed:
                 summary += "  \nNon rispettati: " + ", ".join(verdict.failed)
@@ -226,19 +232,29 @@ def build_proposal_tabs(assistant: EuroAssist, export_dir: Path) -> None:
         draft_button = gr.Button("Scrivi la bozza", variant="primary", elem_id="draft")
         draft_text = gr.Textbox(label="Bozza", lines=14, elem_id="draft-text", buttons=["copy"])
         draft_info = gr.Markdown(elem_id="draft-info")
+        with gr.Row():
+            draft_note = gr.Textbox(label="Nota sulla versione (facoltativa)")
+            save_button = gr.Button("Salva versione", elem_id="save-draft")
+        with gr.Row():
+            comment_text = gr.Textbox(label="Commento per i colleghi")
+            comment_button = gr.Button("Commenta")
+        draft_saved = gr.Markdown(elem_id="draft-saved")
+        draft_history = gr.Markdown(elem_id="draft-history")
 
         def sections_of(ref: str):
             options = section_options(ref)
             return gr.update(choices=options, value=options[0][1] if options else None)
 
-        def write(ref: str, section_id: str, language: str, text: str):
+        def write(ref: str, section_id: str, language: str, text: str, request: gr.Request):
             if not ref or not section_id:
                 raise gr.Error("Scegli un bando e una sezione.")
             call = registry.find(ref)
             section = find_section(call, section_id)
             shown = ""
-            for kind, value in assistant.section_drafter().stream(
-                call, section, parse_project(text), language
+            for kind, value in (
+                scope_of(request)
+                .section_drafter()
+                .stream(call, section, parse_project(text), language)
             ):
                 if kind == "token":
                     shown += value
@@ -252,6 +268,31 @@ def build_proposal_tabs(assistant: EuroAssist, export_dir: Path) -> None:
                     info += "\n\n" + "\n".join(f"[{p.number}] {p.hit.citation()}" for p in cited)
                     yield value.text, info
 
+        def save(space, ref, section_id, text, note, request: gr.Request):
+            message = office.save_draft(request, space, ref, section_id, text, note)
+            return message, office.draft_history(request, space, ref, section_id)
+
+        def comment(space, ref, section_id, text, request: gr.Request):
+            message = office.comment_draft(request, space, ref, section_id, text)
+            return message, office.draft_history(request, space, ref, section_id), ""
+
+        def history(space, ref, section_id, request: gr.Request):
+            return office.draft_history(request, space, ref, section_id)
+
+        where = [workspace, draft_call, draft_section]
+        save_button.click(
+            save,
+            [*where, draft_text, draft_note],
+            [draft_saved, draft_history],
+            api_name="save_draft",
+        )
+        comment_button.click(
+            comment,
+            [*where, comment_text],
+            [draft_saved, draft_history, comment_text],
+            api_name="comment_draft",
+        )
+        draft_section.change(history, where, draft_history, api_name="draft_history")
         draft_call.change(sections_of, draft_call, draft_section, api_visibility="private")
         draft_button.click(
             write,
@@ -275,7 +316,13 @@ def build_proposal_tabs(assistant: EuroAssist, export_dir: Path) -> None:
         skeleton_log = gr.Markdown(elem_id="skeleton-log")
         skeleton_zip = gr.DownloadButton("Scarica le schede (ZIP)", visible=False)
 
-        def generate(ref: str, csv_file, sections: str, progress=gr.Progress()):  # noqa: B008
+        def generate(
+            ref: str,
+            csv_file,
+            sections: str,
+            request: gr.Request,
+            progress=gr.Progress(),  # noqa: B008 (Gradio injects it)
+        ):
             if not ref or not csv_file:
                 raise gr.Error("Scegli un bando e un file CSV di idee.")
             path = Path(csv_file if isinstance(csv_file, str) else csv_file.name)
@@ -293,8 +340,10 @@ def build_proposal_tabs(assistant: EuroAssist, export_dir: Path) -> None:
                 progress(done / max(1, len(ideas)), desc=result.slug)
 
             progress(0, desc="schede")
-            results = assistant.skeleton_batch(sections=wanted).run(
-                registry.find(ref), ideas, out, on_done
+            results = (
+                scope_of(request)
+                .skeleton_batch(sections=wanted)
+                .run(registry.find(ref), ideas, out, on_done)
             )
             archive = out.with_suffix(".zip")
             with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
