@@ -18,6 +18,7 @@ from assistant.office.store import OfficeStore
 from assistant.schema import DOC_TYPES, SearchFilters
 from ui.office import WebOffice, build_admin_tab, build_documents_tab
 from ui.proposals import build_proposal_tabs
+from ui.territory import build_territory_tab
 
 UPLOAD_TYPES = [".pdf", ".docx", ".csv", ".md", ".txt", ".html"]
 TEXTS = {
@@ -95,8 +96,13 @@ def build_app(assistant: EuroAssist, store: OfficeStore | None = None) -> gr.Blo
                 f"## {TEXTS['title']}\n{TEXTS['intro']}  \n<sub>Modello: {model_label}</sub>"
             )
             with gr.Column(scale=0, min_width=260):
+                # the choices are the user's, set at page load; the server checks every use
                 workspace = gr.Dropdown(
-                    ["shared"], value="shared", label=TEXTS["workspace"], elem_id="workspace"
+                    ["shared"],
+                    value="shared",
+                    label=TEXTS["workspace"],
+                    elem_id="workspace",
+                    allow_custom_value=True,
                 )
                 who = gr.Markdown(elem_id="who")
         chat_id = gr.State(None)
@@ -246,8 +252,9 @@ def build_app(assistant: EuroAssist, store: OfficeStore | None = None) -> gr.Blo
         feedback_button.click(export_feedback, None, feedback_file)
         add.click(add_files, [upload, workspace], upload_log, api_name="add_files")
         build_proposal_tabs(assistant, export_dir, office, workspace)
-        build_documents_tab(office, workspace)
-        build_admin_tab(office)
+        build_territory_tab(assistant, export_dir, lambda request: set(office.readable(request)))
+        build_documents_tab(office, workspace, add_files, UPLOAD_TYPES)
+        admin_tab = build_admin_tab(office)
 
         def on_load(request: gr.Request):
             readable = office.readable(request)
@@ -258,9 +265,13 @@ def build_app(assistant: EuroAssist, store: OfficeStore | None = None) -> gr.Blo
             user = office.user(request)
             label = f"{user.username} · {user.role}" if user is not None else ""
             logout = " · [esci](/logout)" if user is not None else ""
-            return gr.update(choices=readable, value=default), f"<sub>{label}{logout}</sub>"
+            updates = [gr.update(choices=readable, value=default), f"<sub>{label}{logout}</sub>"]
+            if admin_tab is not None:
+                updates.append(gr.update(visible=office.is_admin(request)))
+            return updates
 
-        app.load(on_load, None, [workspace, who], api_visibility="private")
+        loaded = [workspace, who] + ([admin_tab] if admin_tab is not None else [])
+        app.load(on_load, None, loaded, api_visibility="private")
         # a new workspace: a new conversation
         workspace.change(lambda: None, None, chat_id, api_visibility="private")
     return app

@@ -140,8 +140,18 @@ class WebOffice:
         return "\n".join(lines)
 
 
-def build_documents_tab(office: WebOffice, workspace: gr.Dropdown) -> None:
+def build_documents_tab(office: WebOffice, workspace: gr.Dropdown, add_files, upload_types) -> None:
+    """The documents the user may read; upload into the chosen workspace, removal."""
     with gr.Tab("Documenti"):
+        with gr.Row():
+            upload = gr.File(
+                label="Aggiungi documenti allo spazio di lavoro scelto",
+                file_count="multiple",
+                file_types=upload_types,
+            )
+            with gr.Column():
+                add = gr.Button("Indicizza", variant="primary")
+                upload_log = gr.Markdown()
         refresh = gr.Button("Aggiorna l'elenco")
         table = gr.Dataframe(
             headers=["id", "file", "tipo", "spazio", "lingua", "pagine", "passaggi"],
@@ -178,14 +188,18 @@ def build_documents_tab(office: WebOffice, workspace: gr.Dropdown) -> None:
             return f"Rimosso {Path(matches[0].source).name}.", listing(request)
 
         refresh.click(listing, None, table, api_name="documents")
+        add.click(add_files, [upload, workspace], upload_log, api_visibility="private").then(
+            listing, None, table, api_visibility="private"
+        )
         remove.click(remove_document, remove_id, [remove_log, table], api_name="remove_document")
 
 
-def build_admin_tab(office: WebOffice) -> None:
+def build_admin_tab(office: WebOffice) -> gr.Tab | None:
+    """Users and grants; shown to admins only, and every handler checks the role."""
     if office.store is None:
-        return
+        return None
     store = office.store
-    with gr.Tab("Amministrazione"):
+    with gr.Tab("Amministrazione", visible=False) as tab:
         gr.Markdown("Utenti e spazi di lavoro (solo per gli amministratori).")
         users = gr.Dataframe(
             headers=["utente", "ruolo", "attivo", "spazi (lettura/scrittura)"], interactive=False
@@ -251,3 +265,4 @@ def build_admin_tab(office: WebOffice) -> None:
             grant_space, [username, grant_ws, can_write], [log, users], api_name="admin_grant"
         )
         revoke.click(revoke_space, [username, grant_ws], [log, users], api_name="admin_revoke")
+    return tab
