@@ -13,7 +13,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from assistant.cli_common import _assistant, console, errors, fail  # noqa: F401 (re-exported)
+from assistant.cli_common import (  # noqa: F401 (re-exported)
+    _assistant,
+    console,
+    errors,
+    fail,
+    login,
+    session,
+)
 from assistant.schema import DOC_TYPES, SearchFilters
 
 app = typer.Typer(
@@ -27,6 +34,30 @@ corpus_app = typer.Typer(
     help="The sample corpus and the official texts it summarises.", no_args_is_help=True
 )
 app.add_typer(corpus_app, name="corpus")
+
+
+@app.callback()
+def main_options(
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            envvar="EUROASSIST_USER",
+            help="Act as this office user: read only their workspaces "
+            "(password from EUROASSIST_PASSWORD or asked)",
+        ),
+    ] = None,
+) -> None:
+    if user:
+        import os
+
+        password = os.environ.get("EUROASSIST_PASSWORD") or typer.prompt(
+            f"password for {user}", hide_input=True
+        )
+        login(user, password)
+    else:
+        session["user"] = None
+
 
 DocTypeOpt = Annotated[
     list[str] | None, typer.Option("--doc-type", "-t", help=f"Filter: {', '.join(DOC_TYPES)}")
@@ -74,6 +105,12 @@ def ingest(
     if doc_type and doc_type not in DOC_TYPES:
         raise typer.BadParameter(f"use one of {', '.join(DOC_TYPES)}")
     assistant = _assistant()
+    if session["user"] is not None:
+        from assistant.office import OfficeStore
+
+        store = OfficeStore(assistant.settings.database)
+        if workspace not in store.writable_workspaces(str(session["user"])):
+            raise fail(f"user {session['user']} cannot write workspace {workspace}")
     counts: dict[str, int] = {}
     started = time.perf_counter()
     with Progress(

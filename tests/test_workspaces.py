@@ -112,3 +112,45 @@ def test_scoping_never_widens(office):
     narrowed = lecce.scoped(SearchFilters(workspace=["lecce", "surbo"], doc_type=["other"]))
     assert narrowed.workspace == ["lecce"] and narrowed.doc_type == ["other"]
     assert Path(lecce.settings.data_dir) == Path(office.settings.data_dir)
+
+
+def test_cli_with_a_user_reads_and_writes_only_their_workspaces(office, tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+    from assistant.office import OfficeStore
+    from assistant.settings import get_settings
+
+    monkeypatch.setenv("EUROASSIST_DATA_DIR", str(office.settings.data_dir))
+    monkeypatch.setenv("EUROASSIST_LLM_PROVIDER", "extractive")
+    get_settings.cache_clear()
+    store = OfficeStore(office.settings.database)
+    store.ensure_default_workspaces()
+    if store.get_user("mario") is None:
+        store.add_user("mario", "lecce-password-1", "officer")
+        store.grant("mario", "lecce", can_write=True)
+    runner = CliRunner()
+    env = {"EUROASSIST_PASSWORD": "lecce-password-1"}
+    args = ["--user", "mario", "retrieve", "--json", "-k", "10", QUESTION]
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    sources = {Path(h["source"]).name for h in json.loads(result.stdout)}
+    assert "nota-lecce.md" in sources and "nota-surbo.md" not in sources
+    asked = runner.invoke(app, ["--user", "mario", "ask", "--json", QUESTION], env=env)
+    assert "nota-surbo.md" not in asked.stdout and "Giorgilorio" not in asked.stdout
+    note = tmp_path / "nota.md"
+    note.write_text("# Nota\n\nTesto di prova.", encoding="utf-8")
+    refused = runner.invoke(
+        app, ["--user", "mario", "ingest", "--workspace", "surbo", str(note)], env=env
+    )
+    assert refused.exit_code == 2 and "cannot write workspace surbo" in refused.stderr
+    wrong = runner.invoke(
+        app, ["--user", "mario", "retrieve", QUESTION], env={"EUROASSIST_PASSWORD": "x"}
+    )
+    assert wrong.exit_code == 2 and "wrong password" in wrong.stderr
+    # without --user: the local operator, everything
+    everything = runner.invoke(app, ["retrieve", "--json", "-k", "10", QUESTION])
+    assert "nota-surbo.md" in everything.stdout
+    get_settings.cache_clear()
