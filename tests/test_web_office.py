@@ -189,3 +189,23 @@ def test_two_comuni_in_headless_chromium(office):
         browser.close()
     assert "nota-lecce.md" in seen["mario"] and "nota-surbo.md" not in seen["mario"]
     assert "nota-surbo.md" in seen["sara"] and "nota-lecce.md" not in seen["sara"]
+
+
+def test_eligibility_results_are_saved_in_the_workspace(office):
+    from ui.proposals import EXAMPLE_PROJECT
+
+    url, _, store, _ = office
+    summary, _, _ = client(url, "mario").predict(
+        CALL, EXAMPLE_PROJECT, "lecce", api_name="/eligibility"
+    )
+    assert "salvato nello spazio «lecce»" in summary
+    saved = store.list_eligibility("mario", "lecce")
+    assert saved and saved[-1].call_id == CALL
+    with pytest.raises(PermissionError):
+        store.list_eligibility("sara", "lecce")
+    # asking to save in a workspace she cannot write: checked, nothing saved there
+    summary, _, _ = client(url, "sara").predict(
+        CALL, EXAMPLE_PROJECT, "lecce", api_name="/eligibility"
+    )
+    assert "salvato" not in summary
+    assert len(store.list_eligibility("mario", "lecce")) == len(saved)

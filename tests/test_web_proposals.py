@@ -29,22 +29,24 @@ def web(sample_indexed):
 
 def test_eligibility_tab_gives_the_verdict_and_the_rules(web):
     client = Client(web, verbose=False)
-    summary, table, download = client.predict(CALL, EXAMPLE_PROJECT, api_name="/eligibility")
+    summary, table, download = client.predict(
+        CALL, EXAMPLE_PROJECT, "shared", api_name="/eligibility"
+    )
     assert "AMMISSIBILE" in summary and "NON" not in summary
     rows = table["data"]
     assert any(r[0] == "Contributo richiesto" and r[1] == "✓ sì" for r in rows)
     assert all(r[3] and r[4] for r in rows)  # every criterion quotes its rule and place
     over = EXAMPLE_PROJECT.replace("requested_contribution: 56710", "requested_contribution: 90000")
-    summary, _, _ = client.predict(CALL, over, api_name="/eligibility")
+    summary, _, _ = client.predict(CALL, over, "shared", api_name="/eligibility")
     assert "NON AMMISSIBILE" in summary and "Contributo richiesto" in summary
 
 
 def test_a_bad_profile_is_a_clear_error_not_a_crash(web):
     client = Client(web, verbose=False)
     with pytest.raises(Exception, match="applicant"):
-        client.predict(CALL, "title: X\n", api_name="/eligibility")
+        client.predict(CALL, "title: X\n", "shared", api_name="/eligibility")
     # the app is still up
-    summary, _, _ = client.predict(CALL, EXAMPLE_PROJECT, api_name="/eligibility")
+    summary, _, _ = client.predict(CALL, EXAMPLE_PROJECT, "shared", api_name="/eligibility")
     assert "AMMISSIBILE" in summary
 
 
@@ -68,7 +70,9 @@ def test_skeletons_tab_returns_a_zip_of_word_and_markdown(web, tmp_path):
     ideas = tmp_path / "idee.csv"
     ideas.write_text("\n".join(rows[:3]) + "\n", encoding="utf-8")
     client = Client(web, verbose=False)
-    log, archive = client.predict(CALL, handle_file(str(ideas)), "1", api_name="/skeletons")
+    log, archive = client.predict(
+        CALL, handle_file(str(ideas)), "1", "shared", api_name="/skeletons"
+    )
     assert log.count("- ✅ **") == 2 and "❌" not in log
     with zipfile.ZipFile(archive["value"] if isinstance(archive, dict) else archive) as bundle:
         names = sorted(bundle.namelist())

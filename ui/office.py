@@ -77,6 +77,30 @@ class WebOffice:
         self.store.add_message(user, chat_id, "assistant", answer.text, sources)
         return chat_id
 
+    def save_eligibility(self, request, workspace: str, call_id: str, verdict) -> str:
+        if self.store is None or workspace not in self.writable(request):
+            return ""
+        self.store.save_eligibility(
+            self.user(request),
+            workspace,
+            call_id,
+            verdict.verdict,
+            verdict.model_dump(mode="json"),
+            verdict.project,
+        )
+        return f"  \n<sub>Risultato salvato nello spazio «{workspace}».</sub>"
+
+    def save_skeletons(self, request, workspace: str, call_id: str, results) -> str:
+        if self.store is None or workspace not in self.writable(request):
+            return ""
+        files = [
+            {"slug": r.slug, "title": r.title, "verdict": r.verdict, "files": r.files}
+            for r in results
+            if r.status != "failed"
+        ]
+        self.store.save_skeleton_run(self.user(request), workspace, call_id, files)
+        return f"\n\n<sub>Schede registrate nello spazio «{workspace}».</sub>"
+
     def chats_markdown(self, request, workspace: str) -> str:
         if self.store is None:
             return ""

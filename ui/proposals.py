@@ -196,7 +196,7 @@ def build_proposal_tabs(
         )
         verdict_file = gr.DownloadButton("Scarica il risultato (JSON)", visible=False)
 
-        def check(ref: str, text: str, request: gr.Request):
+        def check(ref: str, text: str, space: str, request: gr.Request):
             if not ref:
                 raise gr.Error("Scegli un bando.")
             engine = scope_of(request).eligibility_engine()
@@ -209,13 +209,14 @@ def build_proposal_tabs(
             rows = [
                 [r.criterion, STATUS[r.status], r.detail, r.rule, r.where] for r in verdict.results
             ]
+            summary += office.save_eligibility(request, space, ref, verdict)
             path = export_dir / f"ammissibilita-{ref}.json"
             path.write_text(verdict.model_dump_json(indent=2), encoding="utf-8")
             return summary, rows, gr.update(value=str(path), visible=True)
 
         check_button.click(
             check,
-            [eligibility_call, project],
+            [eligibility_call, project, workspace],
             [verdict_box, results, verdict_file],
             api_name="eligibility",
         )
@@ -320,6 +321,7 @@ def build_proposal_tabs(
             ref: str,
             csv_file,
             sections: str,
+            space: str,
             request: gr.Request,
             progress=gr.Progress(),  # noqa: B008 (Gradio injects it)
         ):
@@ -357,11 +359,12 @@ def build_proposal_tabs(
                 for r in results
             ]
             lines += [f"- ❌ {p}" for p in problems]
-            return "\n".join(lines), gr.update(value=str(archive), visible=True)
+            saved = office.save_skeletons(request, space, ref, results)
+            return "\n".join(lines) + saved, gr.update(value=str(archive), visible=True)
 
         skeleton_button.click(
             generate,
-            [skeleton_call, ideas_file, skeleton_sections],
+            [skeleton_call, ideas_file, skeleton_sections, workspace],
             [skeleton_log, skeleton_zip],
             api_name="skeletons",
         )

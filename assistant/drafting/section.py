@@ -142,6 +142,19 @@ class SectionDrafter:
             documents = [d for d in self.assistant.documents() if d.source.endswith(name)]
         return [d.doc_id for d in documents]
 
+    def facts(self, call: Call, section: Section, project: ProjectProfile) -> list[str]:
+        """The project's facts for the section; for the context, the comune's past
+        projects too (the figures of the Progetti passati page)."""
+        facts = project_facts(project, call, section)
+        comune = project.applicant.comune
+        if section_kind(section) == "context" and comune and self.settings.index_dir.exists():
+            from assistant.territory import comune_context, past_projects
+
+            with self.lock:
+                projects = past_projects(self.assistant.index.catalog, self.assistant.scope)
+            facts += comune_context(projects, comune)
+        return facts
+
     # -- drafting --------------------------------------------------------------------
     def draft(
         self, call: Call, section: Section, project: ProjectProfile, language: str = "it"
@@ -192,7 +205,7 @@ class SectionDrafter:
         """The project's facts for this section, then the sentences of the call and the
         rules that bear on it, each cited: a starting point a person completes."""
         words = HEADINGS.get(language, HEADINGS["it"])
-        facts = project_facts(project, call, section)
+        facts = self.facts(call, section, project)
         parts = [f"{words['facts']}: " + " ".join(facts)]
         passages: list[Passage] = []
         cited: list[int] = []
@@ -252,7 +265,7 @@ class SectionDrafter:
                 if c.id in section.criteria
             )
             or "-",
-            project="\n".join(f"- {f}" for f in project_facts(project, call, section)),
+            project="\n".join(f"- {f}" for f in self.facts(call, section, project)),
             target_chars=target,
             limit_text=limit_text,
             language_name=LANGUAGE_NAMES.get(language, "Italian"),
