@@ -376,9 +376,10 @@ class Catalog:
         context_weight: float = 0.4,
     ) -> list[tuple[int, float]]:
         """BM25 over the analysed terms (OR), best first, as (rowid, score>0)."""
+        terms = self.selective_terms(terms)
         if not terms:
             return []
-        match = " OR ".join(_fts_quote(t) for t in dict.fromkeys(terms))
+        match = " OR ".join(_fts_quote(t) for t in terms)
         where, params = self._filter_sql(filters)
         sql = (
             "SELECT chunks_fts.rowid, bm25(chunks_fts, 1.0, ?) AS score FROM chunks_fts "
@@ -391,18 +392,36 @@ class Catalog:
             rows = connection.exec_driver_sql(sql, (context_weight, match, *params, limit)).all()
         return [(int(r[0]), -float(r[1])) for r in rows]
 
+    def selective_terms(self, terms: list[str], share: float = 0.05, floor: int = 500) -> list[str]:
+        """The terms worth matching: a term in more than `share` of the chunks adds little
+        to BM25 but makes SQLite score every chunk that has it, a cost that grows with the
+        index. Such terms are dropped while at least three rarer ones remain."""
+        unique = list(dict.fromkeys(terms))
+        if len(unique) <= 3:
+            return unique
+        frequencies = self.term_document_frequencies(set(unique))
+        cap = max(floor, share * self.chunk_count_cached())
+        rare = [t for t in unique if frequencies.get(t, 0) <= cap]
+        if len(rare) >= 3:
+            return rare
+        return sorted(unique, key=lambda t: frequencies.get(t, 0))[:3]
+
     # -- statistics for lexical scoring ------------------------------------------------
     def term_document_frequencies(self, terms: set[str]) -> dict[str, int]:
         """Chunks containing each term, from the FTS5 vocabulary (no scan of the chunks)."""
         if not terms:
             return {}
         out: dict[str, int] = {}
-        with self.engine.connect() as connection:
-            for term in terms:
-                row = connection.exec_driver_sql(
-                    "SELECT doc FROM chunks_vocab WHERE term = ?", (term,)
-                ).first()
-                out[term] = int(row[0]) if row else 0
+        missing = [t for t in terms if f"df:{t}" not in self._stats_cache]
+        if missing:
+            with self.engine.connect() as connection:
+                for term in missing:
+                    row = connection.exec_driver_sql(
+                        "SELECT doc FROM chunks_vocab WHERE term = ?", (term,)
+                    ).first()
+                    self._stats_cache[f"df:{term}"] = int(row[0]) if row else 0
+        for term in terms:
+            out[term] = int(self._stats_cache[f"df:{term}"])
         return out
 
     def phrase_document_frequency(self, phrase: tuple[str, ...]) -> int:

@@ -87,17 +87,25 @@ class ChromaVectorStore:
         self, vector: np.ndarray, n: int, where: dict | None = None
     ) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first."""
-        if self.collection.count() == 0:
-            return []
+        return [(i, s) for i, s, _ in self.query_with_metadata(vector, n, where)]
+
+    def query_with_metadata(
+        self, vector: np.ndarray, n: int, where: dict | None = None
+    ) -> list[tuple[str, float, dict]]:
+        """(chunk id, cosine similarity, metadata), best first. No count() first: it costs
+        a scan that grows with the collection, and an empty collection answers [] anyway."""
         result = self.collection.query(
             query_embeddings=[vector.astype(np.float32)],
             n_results=n,
             where=where or None,
-            include=["distances"],
+            include=["distances", "metadatas"],
         )
         ids = result["ids"][0] if result["ids"] else []
         distances = result["distances"][0] if result["distances"] else []
-        return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=False)]
+        metadatas = (result.get("metadatas") or [[]])[0] or [{}] * len(ids)
+        return [
+            (i, 1.0 - float(d), m or {}) for i, d, m in zip(ids, distances, metadatas, strict=False)
+        ]
 
     def count(self) -> int:
         return self.collection.count()

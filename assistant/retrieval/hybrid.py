@@ -256,14 +256,28 @@ class HybridRetriever:
     def _dense_candidates(
         self, vector: np.ndarray, analysis: QueryAnalysis, filters: SearchFilters | None
     ) -> list[str]:
+        """The nearest chunks, plus the nearest in each other language of the corpus (so a
+        French regulation competes with Italian notes). One wide query split by language
+        here: a query filtered by language costs a scan that grows with the index."""
         n = self.settings.candidates
-        found = [i for i, _ in self.index.vectors.query(vector, n, chroma_where(filters))]
-        for language in self.corpus_languages(analysis):
-            scoped = (filters or SearchFilters()).narrowed(language=[language])
-            if scoped is not None and language != analysis.language:
-                found += [
+        others = [
+            language
+            for language in self.corpus_languages(analysis)
+            if language != analysis.language
+            and (filters or SearchFilters()).narrowed(language=[language]) is not None
+        ]
+        wide = self.index.vectors.query_with_metadata(
+            vector, n * (2 + 2 * len(others)), chroma_where(filters)
+        )
+        found = [i for i, _, _ in wide[:n]]
+        for language in others:
+            same = [i for i, _, meta in wide if meta.get("language") == language][: n // 2]
+            if len(same) < n // 2:  # a rare language: ask for it alone
+                scoped = (filters or SearchFilters()).narrowed(language=[language])
+                same = [
                     i for i, _ in self.index.vectors.query(vector, n // 2, chroma_where(scoped))
                 ]
+            found += same
         return list(dict.fromkeys(found))
 
     def _named_document(self, analysis: QueryAnalysis, filters: SearchFilters | None) -> str | None:
