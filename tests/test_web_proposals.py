@@ -112,3 +112,30 @@ def test_each_tab_in_headless_chromium(web):
         browser.close()
     assert "AMMISSIBILE" in verdict
     assert "Arnesano" in draft
+
+
+@pytest.mark.parametrize(
+    ("language", "present", "absent"),
+    [
+        ("it", ["Ammissibilità", "Spazio di lavoro"], ["Eligibility"]),
+        (
+            "en",
+            ["Eligibility", "Workspace", "Past projects"],
+            ["Ammissibilità", "Spazio di lavoro"],
+        ),
+    ],
+)
+def test_the_page_is_italian_by_default_and_english_on_request(
+    sample_indexed, language, present, absent
+):
+    import json
+
+    from assistant.core import EuroAssist
+    from ui.app import build_app
+
+    settings = sample_indexed.settings.model_copy(update={"ui_language": language})
+    config = json.dumps(build_app(EuroAssist(settings)).config, ensure_ascii=False, default=str)
+    for word in present:
+        assert word in config, word
+    for word in absent:
+        assert word not in config, word

@@ -19,6 +19,8 @@ from assistant.schema import DOC_TYPES, SearchFilters
 from ui.office import WebOffice, build_admin_tab, build_documents_tab
 from ui.proposals import build_proposal_tabs
 from ui.territory import build_territory_tab
+from ui.texts import tr
+from ui.texts import use as use_language
 
 UPLOAD_TYPES = [".pdf", ".docx", ".csv", ".md", ".txt", ".html"]
 TEXTS = {
@@ -50,7 +52,7 @@ def source_title(number: int, hit) -> str:
 def answer_messages(answer: GroundedAnswer) -> list[dict]:
     """The answer, then one collapsible message per source (expands to the passage)."""
     passages = answer.cited_passages() or (answer.passages[:3] if not answer.found else [])
-    footer = f"{TEXTS['answered_by']}: {answer.provider} {answer.model}".strip()
+    footer = f"{tr(TEXTS['answered_by'])}: {answer.provider} {answer.model}".strip()
     if answer.ttft_s is not None:
         footer += f" · primo token dopo {answer.ttft_s:.1f} s"
     messages = [
@@ -68,7 +70,7 @@ def answer_messages(answer: GroundedAnswer) -> list[dict]:
 
 
 def answer_markdown(answer: GroundedAnswer) -> str:
-    lines = [f"# {answer.question}", "", answer.text, "", f"## {TEXTS['sources']}", ""]
+    lines = [f"# {answer.question}", "", answer.text, "", f"## {tr(TEXTS['sources'])}", ""]
     for passage in answer.cited_passages() or answer.passages:
         lines += [
             f"[{passage.number}] {passage.hit.citation()}",
@@ -76,12 +78,14 @@ def answer_markdown(answer: GroundedAnswer) -> str:
             "> " + passage.hit.text.replace("\n", "\n> "),
             "",
         ]
-    lines.append(f"*{TEXTS['answered_by']}: {answer.provider} {answer.model}*")
+    lines.append(f"*{tr(TEXTS['answered_by'])}: {answer.provider} {answer.model}*")
     return "\n".join(lines)
 
 
 def build_app(assistant: EuroAssist, store: OfficeStore | None = None) -> gr.Blocks:
     """The web app; with an office store, every handler acts as the logged-in user."""
+    use_language(assistant.settings.ui_language)
+    texts = {key: tr(value) for key, value in TEXTS.items()}
     office = WebOffice(assistant, store)
     feedback = FeedbackStore(assistant.settings.database)
     export_dir = Path(tempfile.mkdtemp(prefix="euroassist-export-"))
@@ -93,20 +97,20 @@ def build_app(assistant: EuroAssist, store: OfficeStore | None = None) -> gr.Blo
     with gr.Blocks(title="euroassist") as app:
         with gr.Row():
             gr.Markdown(
-                f"## {TEXTS['title']}\n{TEXTS['intro']}  \n<sub>Modello: {model_label}</sub>"
+                f"## {texts['title']}\n{texts['intro']}  \n<sub>Modello: {model_label}</sub>"
             )
             with gr.Column(scale=0, min_width=260):
                 # the choices are the user's, set at page load; the server checks every use
                 workspace = gr.Dropdown(
                     ["shared"],
                     value="shared",
-                    label=TEXTS["workspace"],
+                    label=texts["workspace"],
                     elem_id="workspace",
                     allow_custom_value=True,
                 )
                 who = gr.Markdown(elem_id="who")
         chat_id = gr.State(None)
-        with gr.Tab("Chat"):
+        with gr.Tab(tr("Chat")):
             answers = gr.State([])  # GroundedAnswer per answer message, for feedback and export
             with gr.Row():
                 with gr.Column(scale=3):
@@ -115,35 +119,35 @@ def build_app(assistant: EuroAssist, store: OfficeStore | None = None) -> gr.Blo
                         height=560,
                         buttons=["copy", "copy_all"],
                         feedback_options=("Like", "Dislike"),
-                        label="Chat",
+                        label=tr("Chat"),
                     )
                     question = gr.Textbox(
-                        label=TEXTS["question"],
-                        placeholder=TEXTS["placeholder"],
+                        label=texts["question"],
+                        placeholder=texts["placeholder"],
                         elem_id="question",
                         lines=2,
                     )
                     with gr.Row():
-                        send = gr.Button(TEXTS["send"], variant="primary", elem_id="send")
-                        clear = gr.Button(TEXTS["clear"])
-                    comment = gr.Textbox(label=TEXTS["comment"], lines=1)
+                        send = gr.Button(texts["send"], variant="primary", elem_id="send")
+                        clear = gr.Button(texts["clear"])
+                    comment = gr.Textbox(label=texts["comment"], lines=1)
                     with gr.Row():
-                        export = gr.DownloadButton(TEXTS["export"], visible=False)
-                        feedback_button = gr.Button(TEXTS["feedback_export"])
+                        export = gr.DownloadButton(texts["export"], visible=False)
+                        feedback_button = gr.Button(texts["feedback_export"])
                         feedback_file = gr.File(visible=False, label="feedback.jsonl")
                 with gr.Column(scale=1):
-                    gr.Markdown(f"### {TEXTS['filters']}")
-                    doc_type = gr.CheckboxGroup(list(DOC_TYPES), label=TEXTS["doc_type"])
+                    gr.Markdown(f"### {texts['filters']}")
+                    doc_type = gr.CheckboxGroup(list(DOC_TYPES), label=texts["doc_type"])
                     programme = gr.Dropdown(
                         assistant.programmes(),
                         multiselect=True,
-                        label=TEXTS["programme"],
+                        label=texts["programme"],
                         allow_custom_value=True,
                     )
                     upload = gr.File(
-                        label=TEXTS["upload"], file_count="multiple", file_types=UPLOAD_TYPES
+                        label=texts["upload"], file_count="multiple", file_types=UPLOAD_TYPES
                     )
-                    add = gr.Button(TEXTS["add"])
+                    add = gr.Button(texts["add"])
                     upload_log = gr.Markdown(elem_id="upload-log")
 
         def respond(
@@ -172,7 +176,7 @@ def build_app(assistant: EuroAssist, store: OfficeStore | None = None) -> gr.Blo
                 message, turns, None if filters.is_empty() else filters
             ):
                 if event.kind == "status":
-                    history[-1]["content"] = f"*{TEXTS['rewritten']}: {event.text}*\n\n"
+                    history[-1]["content"] = f"*{texts['rewritten']}: {event.text}*\n\n"
                 elif event.kind == "token":
                     text += event.text
                     history[-1]["content"] = text

@@ -13,6 +13,7 @@ import gradio as gr
 
 from assistant.core import EuroAssist
 from assistant.office.store import OfficeStore
+from ui.texts import tr
 
 SHARED = "shared"
 
@@ -166,25 +167,25 @@ class WebOffice:
 
 def build_documents_tab(office: WebOffice, workspace: gr.Dropdown, add_files, upload_types) -> None:
     """The documents the user may read; upload into the chosen workspace, removal."""
-    with gr.Tab("Documenti"):
+    with gr.Tab(tr("Documenti")):
         with gr.Row():
             upload = gr.File(
-                label="Aggiungi documenti allo spazio di lavoro scelto",
+                label=tr("Aggiungi documenti allo spazio di lavoro scelto"),
                 file_count="multiple",
                 file_types=upload_types,
             )
             with gr.Column():
-                add = gr.Button("Indicizza", variant="primary")
+                add = gr.Button(tr("Indicizza"), variant="primary")
                 upload_log = gr.Markdown()
-        refresh = gr.Button("Aggiorna l'elenco")
+        refresh = gr.Button(tr("Aggiorna l'elenco"))
         table = gr.Dataframe(
             headers=["id", "file", "tipo", "spazio", "lingua", "pagine", "passaggi"],
             interactive=False,
             wrap=True,
         )
         with gr.Row():
-            remove_id = gr.Textbox(label="id del documento da rimuovere")
-            remove = gr.Button("Rimuovi", variant="stop")
+            remove_id = gr.Textbox(label=tr("id del documento da rimuovere"))
+            remove = gr.Button(tr("Rimuovi"), variant="stop")
         remove_log = gr.Markdown()
 
         def listing(request: gr.Request):
@@ -223,25 +224,27 @@ def build_admin_tab(office: WebOffice) -> gr.Tab | None:
     if office.store is None:
         return None
     store = office.store
-    with gr.Tab("Amministrazione", visible=False) as tab:
-        gr.Markdown("Utenti e spazi di lavoro (solo per gli amministratori).")
+    with gr.Tab(tr("Amministrazione"), visible=False) as tab:
+        gr.Markdown(tr("Utenti e spazi di lavoro (solo per gli amministratori)."))
         users = gr.Dataframe(
             headers=["utente", "ruolo", "attivo", "spazi (lettura/scrittura)"], interactive=False
         )
-        show = gr.Button("Mostra gli utenti")
+        show = gr.Button(tr("Mostra gli utenti"))
         with gr.Row():
-            username = gr.Textbox(label="Utente")
-            password = gr.Textbox(label="Password iniziale", type="password")
-            role = gr.Dropdown(["officer", "consultant", "admin"], value="officer", label="Ruolo")
+            username = gr.Textbox(label=tr("Utente"))
+            password = gr.Textbox(label=tr("Password iniziale"), type="password")
+            role = gr.Dropdown(
+                ["officer", "consultant", "admin"], value="officer", label=tr("Ruolo")
+            )
         with gr.Row():
             grant_ws = gr.Dropdown(
-                [w.id for w in store.list_workspaces()], label="Spazio di lavoro"
+                [w.id for w in store.list_workspaces()], label=tr("Spazio di lavoro")
             )
-            can_write = gr.Checkbox(label="può scrivere", value=True)
+            can_write = gr.Checkbox(label=tr("può scrivere"), value=True)
         with gr.Row():
-            add = gr.Button("Crea utente", variant="primary")
-            grant = gr.Button("Concedi lo spazio")
-            revoke = gr.Button("Revoca lo spazio")
+            add = gr.Button(tr("Crea utente"), variant="primary")
+            grant = gr.Button(tr("Concedi lo spazio"))
+            revoke = gr.Button(tr("Revoca lo spazio"))
         log = gr.Markdown()
 
         def require_admin(request: gr.Request) -> None:

@@ -19,12 +19,22 @@ from assistant.drafting.section import find_section
 from assistant.skeletons.formatting import euro
 from assistant.skeletons.ideas import IdeaError, load_ideas
 from ui.office import WebOffice
+from ui.texts import tr
 
 MATCH_VERDICT = {
     "eligible": "✓ ammissibile",
     "not_eligible": "✗ non ammissibile",
     "needs_information": "? da verificare",
 }
+PROFILE_HELP = (
+    "Il profilo del progetto (YAML): proponente, partner, sede, attività, voci di costo, "
+    "date, altri finanziamenti. Lo usano le schede Bandi, Ammissibilità e Bozza."
+)
+SKELETONS_HELP = (
+    "Una scheda (.docx e .md) per ogni idea di un file CSV (colonne: vedi "
+    "`corpus/ideas/README.md`): verifica di ammissibilità, sezioni con limiti e bozza, "
+    "progetti simili, piano finanziario, indicatori."
+)
 STATUS = {"pass": "✓ sì", "fail": "✗ no", "needs_information": "? da verificare"}
 VERDICT = {
     "eligible": "✅ **AMMISSIBILE**",
@@ -129,13 +139,10 @@ def build_proposal_tabs(
 
     first_sections = section_options(first)
 
-    with gr.Tab("Progetto"):
-        gr.Markdown(
-            "Il profilo del progetto (YAML): proponente, partner, sede, attività, voci di costo, "
-            "date, altri finanziamenti. Lo usano le schede Bandi, Ammissibilità e Bozza."
-        )
-        project = gr.Code(EXAMPLE_PROJECT, language="yaml", label="Profilo", elem_id="project")
-        project_file = gr.File(label="Carica un profilo (.yaml)", file_types=[".yaml", ".yml"])
+    with gr.Tab(tr("Progetto")):
+        gr.Markdown(tr(PROFILE_HELP))
+        project = gr.Code(EXAMPLE_PROJECT, language="yaml", label=tr("Profilo"), elem_id="project")
+        project_file = gr.File(label=tr("Carica un profilo (.yaml)"), file_types=[".yaml", ".yml"])
         project_file.upload(
             lambda f: Path(f if isinstance(f, str) else f.name).read_text(encoding="utf-8"),
             project_file,
@@ -143,10 +150,10 @@ def build_proposal_tabs(
             api_visibility="private",
         )
 
-    with gr.Tab("Bandi"):
-        call_pick = gr.Dropdown(choices, value=first, label="Bando")
+    with gr.Tab(tr("Bandi")):
+        call_pick = gr.Dropdown(choices, value=first, label=tr("Bando"))
         call_info = gr.Markdown(call_summary(registry.find(first)) if first else "Nessun bando.")
-        match_button = gr.Button("Quali bandi per il mio progetto?", variant="primary")
+        match_button = gr.Button(tr("Quali bandi per il mio progetto?"), variant="primary")
         match_table = gr.Dataframe(
             headers=["#", "bando", "esito", "affinità", "scadenza", "perché", "cosa blocca"],
             interactive=False,
@@ -183,9 +190,9 @@ def build_proposal_tabs(
         call_pick.change(show_call, call_pick, call_info, api_visibility="private")
         match_button.click(match, project, [match_table, combos], api_name="match_calls")
 
-    with gr.Tab("Ammissibilità"):
-        eligibility_call = gr.Dropdown(choices, value=first, label="Bando")
-        check_button = gr.Button("Verifica", variant="primary", elem_id="check")
+    with gr.Tab(tr("Ammissibilità")):
+        eligibility_call = gr.Dropdown(choices, value=first, label=tr("Bando"))
+        check_button = gr.Button(tr("Verifica"), variant="primary", elem_id="check")
         verdict_box = gr.Markdown(elem_id="verdict")
         results = gr.Dataframe(
             headers=["criterio", "esito", "dettaglio", "regola", "fonte"],
@@ -194,7 +201,7 @@ def build_proposal_tabs(
             column_widths=["16%", "9%", "22%", "38%", "15%"],
             max_height=900,
         )
-        verdict_file = gr.DownloadButton("Scarica il risultato (JSON)", visible=False)
+        verdict_file = gr.DownloadButton(tr("Scarica il risultato (JSON)"), visible=False)
 
         def check(ref: str, text: str, space: str, request: gr.Request):
             if not ref:
@@ -221,24 +228,24 @@ def build_proposal_tabs(
             api_name="eligibility",
         )
 
-    with gr.Tab("Bozza"):
+    with gr.Tab(tr("Bozza")):
         with gr.Row():
-            draft_call = gr.Dropdown(choices, value=first, label="Bando")
+            draft_call = gr.Dropdown(choices, value=first, label=tr("Bando"))
             draft_section = gr.Dropdown(
                 first_sections,
                 value=first_sections[0][1] if first_sections else None,
-                label="Sezione",
+                label=tr("Sezione"),
             )
-            draft_language = gr.Radio(["it", "en"], value="it", label="Lingua")
-        draft_button = gr.Button("Scrivi la bozza", variant="primary", elem_id="draft")
-        draft_text = gr.Textbox(label="Bozza", lines=14, elem_id="draft-text", buttons=["copy"])
+            draft_language = gr.Radio(["it", "en"], value="it", label=tr("Lingua"))
+        draft_button = gr.Button(tr("Scrivi la bozza"), variant="primary", elem_id="draft")
+        draft_text = gr.Textbox(label=tr("Bozza"), lines=14, elem_id="draft-text", buttons=["copy"])
         draft_info = gr.Markdown(elem_id="draft-info")
         with gr.Row():
-            draft_note = gr.Textbox(label="Nota sulla versione (facoltativa)")
-            save_button = gr.Button("Salva versione", elem_id="save-draft")
+            draft_note = gr.Textbox(label=tr("Nota sulla versione (facoltativa)"))
+            save_button = gr.Button(tr("Salva versione"), elem_id="save-draft")
         with gr.Row():
-            comment_text = gr.Textbox(label="Commento per i colleghi")
-            comment_button = gr.Button("Commenta")
+            comment_text = gr.Textbox(label=tr("Commento per i colleghi"))
+            comment_button = gr.Button(tr("Commenta"))
         draft_saved = gr.Markdown(elem_id="draft-saved")
         draft_history = gr.Markdown(elem_id="draft-history")
 
@@ -302,20 +309,16 @@ def build_proposal_tabs(
             api_name="draft",
         )
 
-    with gr.Tab("Schede progetto"):
-        gr.Markdown(
-            "Una scheda (.docx e .md) per ogni idea di un file CSV (colonne: vedi "
-            "`corpus/ideas/README.md`): verifica di ammissibilità, sezioni con limiti e bozza, "
-            "progetti simili, piano finanziario, indicatori."
-        )
-        skeleton_call = gr.Dropdown(choices, value=first, label="Bando")
-        ideas_file = gr.File(label="Idee progettuali (CSV)", file_types=[".csv"])
+    with gr.Tab(tr("Schede progetto")):
+        gr.Markdown(tr(SKELETONS_HELP))
+        skeleton_call = gr.Dropdown(choices, value=first, label=tr("Bando"))
+        ideas_file = gr.File(label=tr("Idee progettuali (CSV)"), file_types=[".csv"])
         skeleton_sections = gr.Textbox(
-            label="Sezioni da scrivere (numeri separati da virgola; vuoto: tutte)"
+            label=tr("Sezioni da scrivere (numeri separati da virgola; vuoto: tutte)")
         )
-        skeleton_button = gr.Button("Genera le schede", variant="primary")
+        skeleton_button = gr.Button(tr("Genera le schede"), variant="primary")
         skeleton_log = gr.Markdown(elem_id="skeleton-log")
-        skeleton_zip = gr.DownloadButton("Scarica le schede (ZIP)", visible=False)
+        skeleton_zip = gr.DownloadButton(tr("Scarica le schede (ZIP)"), visible=False)
 
         def generate(
             ref: str,

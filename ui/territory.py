@@ -11,6 +11,7 @@ import gradio as gr
 
 from assistant import territory
 from assistant.core import EuroAssist
+from ui.texts import tr
 
 FILTERS = [
     ("comune", "Comune"),
@@ -76,7 +77,7 @@ def build_territory_tab(
         f = project_filter(*values)
         return territory.filter_projects(projects(request), f), f
 
-    with gr.Tab("Progetti passati") as tab:
+    with gr.Tab(tr("Progetti passati")) as tab:
         gr.Markdown(INTRO)
         with gr.Row():
             dropdowns = [
@@ -91,8 +92,10 @@ def build_territory_tab(
                 for field, label in FILTERS
             ]
         with gr.Row():
-            refresh = gr.Button("Mostra i progetti", variant="primary", elem_id="territory-refresh")
-            reset = gr.Button("Azzera i filtri")
+            refresh = gr.Button(
+                tr("Mostra i progetti"), variant="primary", elem_id="territory-refresh"
+            )
+            reset = gr.Button(tr("Azzera i filtri"))
         summary = gr.Markdown(elem_id="territory-totals")
         table = gr.Dataframe(
             headers=list(territory.DISPLAY_HEADERS.values()),
@@ -100,7 +103,7 @@ def build_territory_tab(
             wrap=True,
             column_widths=[320, 140, 90, 150, 140, 140, 120, 60, 90, 150, 220],
             max_height=420,
-            label="Progetti",
+            label=tr("Progetti"),
             elem_id="territory-table",
         )
         plots = {}
@@ -113,12 +116,12 @@ def build_territory_tab(
             label=CHARTS["anno"][1], format="png", elem_id="territory-chart-anno"
         )
         with gr.Row():
-            csv_button = gr.Button("Esporta la tabella (CSV)")
+            csv_button = gr.Button(tr("Esporta la tabella (CSV)"))
             png_buttons = {
                 key: gr.Button(f"Esporta il grafico {label.lower()} (PNG)")
                 for key, (_, label) in CHARTS.items()
             }
-        exported = gr.File(label="File esportato", visible=False, elem_id="territory-file")
+        exported = gr.File(label=tr("File esportato"), visible=False, elem_id="territory-file")
 
     def load_choices(request: gr.Request):
         options = territory.choices(projects(request))
