@@ -7,7 +7,10 @@ import sys
 
 MODULES = [
     "bench.retrieval_quality",
+    "bench.tutorial_baseline",
+    "bench.scale",
     "bench.generation",
+    "bench.web_load",
     "bench.eligibility",
     "bench.calls_extract",
     "bench.skeletons",

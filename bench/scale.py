@@ -333,7 +333,8 @@ def breakdown(assistant, questions: list[str]) -> dict[str, float]:
 
     spent: dict[str, float] = {"chroma_filtered": 0.0, "chroma_unfiltered": 0.0, "sql": 0.0}
     store, embedder = assistant.index.vectors, assistant.index.embedder
-    original_query, original_embed = store.query, embedder.embed_queries
+    # every Chroma query of the retriever goes through query_with_metadata
+    original_query, original_embed = store.query_with_metadata, embedder.embed_queries
 
     def query(vector, n, where=None):
         t = time.perf_counter()
@@ -359,14 +360,14 @@ def breakdown(assistant, questions: list[str]) -> dict[str, float]:
     engine = assistant.index.catalog.engine
     event.listen(engine, "before_cursor_execute", before)
     event.listen(engine, "after_cursor_execute", after)
-    store.query, embedder.embed_queries = query, embed
+    store.query_with_metadata, embedder.embed_queries = query, embed
     try:
         t = time.perf_counter()
         for question in questions:
             assistant.retrieve(question, k=10)
         total = time.perf_counter() - t
     finally:
-        del store.query, embedder.embed_queries
+        del store.query_with_metadata, embedder.embed_queries
         event.remove(engine, "before_cursor_execute", before)
         event.remove(engine, "after_cursor_execute", after)
     out = {k: v * 1000 / len(questions) for k, v in spent.items()}
@@ -644,11 +645,12 @@ Building the synthetic indexes (copying the real index, then adding the perturbe
 {chr(10).join(build_rows)}
 
 Where a retrieval's time goes (mean ms per question, one instrumented pass over the dev
-questions): the query embedding, Chroma's unfiltered top-60 query, its queries filtered
-by language (one per other corpus language), the catalogue's SQL (FTS5 BM25 candidates,
-term statistics, rows) and the rest (question analysis, coverage scoring, fusion):
+questions): the query embedding, Chroma's queries (one wide nearest-neighbour query, split
+by language in Python; with a `where` filter only when the caller filters, e.g. by
+workspace), the catalogue's SQL (FTS5 BM25 candidates, term statistics, rows) and the rest
+(question analysis, coverage scoring, fusion):
 
-| chunks | Chroma | embed | Chroma unfiltered | Chroma `where` language | SQL | other | total |
+| chunks | Chroma | embed | Chroma, no filter | Chroma with `where` | SQL | other | total |
 |---|---|---|---|---|---|---|---|
 {chr(10).join(breakdown_rows)}
 

@@ -1,0 +1,138 @@
+"""Answers per minute on the web app under 1, 4 and 8 concurrent users.
+
+    python -m bench.web_load [--providers extractive,llamacpp] [--seconds 60]
+
+Starts the web app on loopback (with login) over the real-corpus index of
+bench.retrieval_quality (bench/out/data-real), then for each provider and each number of
+users runs that many gradio_client sessions, each asking the dev questions in turn through
+`/ask` until the time is up (bounded in time; a question started before the end is
+finished). Reports answers per minute and per-answer latency p50/p95. Writes the
+`web-load` section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from gradio_client import Client
+
+from assistant.core import EuroAssist
+from assistant.evaluation import load_questions
+from assistant.office import OfficeStore
+from assistant.settings import Settings
+from bench.common import DEV_QUESTIONS, machine, require_shared, write_section
+from bench.retrieval_quality import DATA
+
+USERS = (1, 4, 8)
+PASSWORD = "bench-password-1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_users(url: str, users: int, seconds: float, questions: list[str]) -> dict:
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def session(number: int) -> None:
+        client = Client(url, auth=(f"utente{number}", PASSWORD), verbose=False)
+        turn = number
+        while time.perf_counter() < deadline:
+            question = questions[turn % len(questions)]
+            turn += 1
+            started = time.perf_counter()
+            try:
+                client.predict(question, [], [], [], "shared", api_name="/ask")
+            except Exception as error:  # counted, reported
+                with lock:
+                    errors.append(type(error).__name__)
+                continue
+            with lock:
+                latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=session, args=(n,)) for n in range(users)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {
+        "users": users,
+        "answers": len(latencies),
+        "per_minute": len(latencies) / elapsed * 60,
+        "p50": statistics.median(ordered) if ordered else None,
+        "p95": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] if ordered else None,
+        "errors": len(errors),
+    }
+
+
+def main() -> None:
+    from ui.app import serve
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--providers", default="extractive,llamacpp")
+    parser.add_argument("--seconds", type=float, default=60)
+    options = parser.parse_args()
+    require_shared()
+    questions = [q.question for q in load_questions(DEV_QUESTIONS)]
+    rows = []
+    for provider in options.providers.split(","):
+        database = Path(tempfile.mkdtemp(prefix="web-load-")) / "office.db"
+        settings = Settings(
+            data_dir=DATA, llm_provider=provider, database_url=f"sqlite:///{database}"
+        )
+        store = OfficeStore(settings.database)
+        store.ensure_default_workspaces()
+        for n in range(max(USERS)):
+            store.add_user(f"utente{n}", PASSWORD, "consultant")
+        assistant = EuroAssist(settings)
+        model = assistant.chat_model
+        label = provider if model is None else f"{provider} ({model.model})"
+        port = free_port()
+        app = serve(assistant, "127.0.0.1", port, block=False, store=store)
+        try:
+            for users in USERS:
+                result = run_users(f"http://127.0.0.1:{port}/", users, options.seconds, questions)
+                result["provider"] = label
+                rows.append(result)
+                print(result, flush=True)
+        finally:
+            app.close()
+    table = "\n".join(
+        f"| {r['provider']} | {r['users']} | {r['answers']} | {r['per_minute']:.1f} | "
+        f"{r['p50']:.1f} | {r['p95']:.1f} | {r['errors']} |"
+        if r["p50"] is not None
+        else f"| {r['provider']} | {r['users']} | 0 | 0 | – | – | {r['errors']} |"
+        for r in rows
+    )
+    body = f"""## Answers per minute on the web app (`python -m bench.web_load`)
+
+Machine: {machine()}. The web app on loopback (login on, one queue worker: a local model
+answers one question at a time), over the real-corpus index; N gradio_client sessions,
+each logged in as its own user, ask the dev questions through `/ask` for
+{options.seconds:.0f} s (a question started before the end is finished). Latency is per
+answer, from request to the complete streamed answer, queueing included.
+
+| provider | users | answers | answers / min | latency p50 (s) | latency p95 (s) | errors |
+|---|---|---|---|---|---|---|
+{table}
+"""
+    write_section("web-load", body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()
