@@ -209,3 +209,15 @@ def test_eligibility_results_are_saved_in_the_workspace(office):
     )
     assert "salvato" not in summary
     assert len(store.list_eligibility("mario", "lecce")) == len(saved)
+
+
+def test_a_saved_chat_reopens_for_its_workspace_only(office):
+    url, _, store, _ = office
+    mario = client(url, "mario")
+    mario.predict("Dove si trova il Punto di Lecce?", [], [], [], "lecce", api_name="/ask")
+    chat = store.list_chats("mario", "lecce")[0]
+    history = mario.predict(chat.id, api_name="/reopen_chat")
+    assert [m["role"] for m in history[:2]] == ["user", "assistant"]
+    assert "Lecce" in text_of(history[0]["content"])
+    with pytest.raises(Exception, match="cannot read workspace lecce"):
+        client(url, "sara").predict(chat.id, api_name="/reopen_chat")

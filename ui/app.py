@@ -149,6 +149,14 @@ def build_app(assistant: EuroAssist, store: OfficeStore | None = None) -> gr.Blo
                     )
                     add = gr.Button(texts["add"])
                     upload_log = gr.Markdown(elem_id="upload-log")
+                    # choices per user and workspace; the store checks every reopening
+                    saved_chats = gr.Dropdown(
+                        [],
+                        label=tr("Conversazioni salvate"),
+                        elem_id="saved-chats",
+                        allow_custom_value=True,
+                    )
+                    reopen = gr.Button(tr("Riapri"))
 
         def respond(
             message: str,
@@ -240,9 +248,14 @@ def build_app(assistant: EuroAssist, store: OfficeStore | None = None) -> gr.Blo
             assistant.ingest(paths, on_result=on_result, workspace=space)
             return "\n".join(lines)
 
+        def list_chats_after(space: str, request: gr.Request):
+            return gr.update(choices=office.chat_choices(request, space))
+
         inputs = [question, chatbot, answers, doc_type, programme, workspace, chat_id]
         outputs = [chatbot, answers, export, chat_id]
-        send.click(respond, inputs, outputs, api_name="ask").then(lambda: "", None, question)
+        send.click(respond, inputs, outputs, api_name="ask").then(lambda: "", None, question).then(
+            list_chats_after, workspace, saved_chats, api_visibility="private"
+        )
         question.submit(respond, inputs, outputs, api_visibility="private").then(
             lambda: "", None, question
         )
@@ -253,6 +266,16 @@ def build_app(assistant: EuroAssist, store: OfficeStore | None = None) -> gr.Blo
             api_visibility="private",
         )
         chatbot.like(rate, [chatbot, answers, comment], comment)
+
+        def list_chats(space: str, request: gr.Request):
+            return gr.update(choices=office.chat_choices(request, space), value=None)
+
+        def reopen_chat(chosen, request: gr.Request):
+            messages, continue_id = office.reopen_chat(request, chosen)
+            return messages, [], continue_id
+
+        reopen.click(reopen_chat, saved_chats, [chatbot, answers, chat_id], api_name="reopen_chat")
+        workspace.change(list_chats, workspace, saved_chats, api_name="saved_chats")
         feedback_button.click(export_feedback, None, feedback_file)
         add.click(add_files, [upload, workspace], upload_log, api_name="add_files")
         build_proposal_tabs(assistant, export_dir, office, workspace)

@@ -102,13 +102,39 @@ class WebOffice:
         self.store.save_skeleton_run(self.user(request), workspace, call_id, files)
         return f"\n\n<sub>Schede registrate nello spazio «{workspace}».</sub>"
 
-    def chats_markdown(self, request, workspace: str) -> str:
-        if self.store is None:
-            return ""
+    def chat_choices(self, request, workspace: str) -> list[tuple[str, int]]:
+        """The workspace's saved chats, most recent first, as dropdown choices."""
+        if self.store is None or workspace not in self.readable(request):
+            return []
         chats = self.store.list_chats(self.user(request), workspace)
-        if not chats:
-            return "Nessuna conversazione salvata in questo spazio."
-        return "\n".join(f"- #{c.id} {c.title} ({c.updated_at:%d/%m/%Y %H:%M})" for c in chats[:30])
+        return [
+            (f"{c.title or '…'} — {c.user.username}, {c.updated_at:%d/%m %H:%M}", c.id)
+            for c in chats[:50]
+        ]
+
+    def reopen_chat(self, request, chat_id) -> tuple[list[dict], int | None]:
+        """A saved chat as chat messages, and the chat to continue (only its owner's)."""
+        if self.store is None or not chat_id:
+            return [], None
+        user = self.user(request)
+        try:
+            chat = self.store.get_chat(user, int(chat_id))
+        except (PermissionError, LookupError) as error:
+            raise gr.Error(str(error)) from error
+        messages = []
+        for message in chat.messages:
+            content = message.content
+            if message.sources:
+                cited = "; ".join(
+                    f"[{s.get('number')}] {Path(str(s.get('source', ''))).name}"
+                    + (f", {s['section']}" if s.get("section") else "")
+                    + (f", p. {s['page']}" if s.get("page") else "")
+                    for s in message.sources
+                )
+                content += f"\n\n<sub>{cited}</sub>"
+            messages.append({"role": message.role, "content": content})
+        continue_id = chat.id if chat.user_id == user.id else None
+        return messages, continue_id
 
     def _draft_id(self, request, workspace: str, call_id: str, section_id: str, create: bool):
         user = self.user(request)

@@ -26,6 +26,8 @@ ENGLISH = {
     "Risposta di": "Answered by",
     "Domanda riformulata": "Rewritten question",
     "Spazio di lavoro": "Workspace",
+    "Conversazioni salvate": "Saved conversations",
+    "Riapri": "Reopen",
     # tabs
     "Chat": "Chat",
     "Progetto": "Project",
