@@ -17,6 +17,7 @@ from assistant.settings import Settings
 
 PASSWORD = {"mario": "lecce-password-1", "sara": "surbo-password-1"}
 CALL = "avviso-facilitazione-digitale-ambito-lecce"
+LECCE_CHAT = "Quale biblioteca di Lecce ospita il Punto di facilitazione con apertura serale?"
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -153,7 +154,7 @@ def test_two_comuni_in_headless_chromium(office):
 
     url, _, _, _ = office
     ARTIFACTS.mkdir(exist_ok=True)
-    seen = {}
+    seen, chats_seen = {}, {}
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
@@ -169,6 +170,21 @@ def test_two_comuni_in_headless_chromium(office):
                 f"document.querySelector('#who') && document.querySelector('#who').innerText.includes('{user}')",
                 timeout=30_000,
             )
+            if user == "mario":  # a chat saved in Lecce, which Sara must not see
+                page.locator("#question textarea").fill(LECCE_CHAT)
+                page.locator("#send").click()
+                page.wait_for_function(
+                    "document.querySelector('#chat').innerText.includes('nota-lecce.md')",
+                    timeout=60_000,
+                )
+                page.wait_for_timeout(1500)  # the saved-chats list refreshes after the answer
+            page.locator("#saved-chats input").click()
+            page.wait_for_timeout(800)
+            options = page.locator("#saved-chats [data-testid=dropdown-option]")
+            chats_seen[user] = " | ".join(
+                options.nth(i).get_attribute("aria-label") or "" for i in range(options.count())
+            )
+            page.keyboard.press("Escape")
             for tab in (
                 "Progetto",
                 "Bandi",
@@ -189,6 +205,8 @@ def test_two_comuni_in_headless_chromium(office):
         browser.close()
     assert "nota-lecce.md" in seen["mario"] and "nota-surbo.md" not in seen["mario"]
     assert "nota-surbo.md" in seen["sara"] and "nota-lecce.md" not in seen["sara"]
+    assert LECCE_CHAT[:40] in chats_seen["mario"]
+    assert LECCE_CHAT[:40] not in chats_seen["sara"]
 
 
 def test_eligibility_results_are_saved_in_the_workspace(office):
