@@ -68,15 +68,21 @@ class EuroAssist:
     def ingest(self, paths: list[Path], **options) -> list[FileResult]:
         return self.ingestor.ingest(paths, **options)
 
+    def clip(self, question: str) -> str:
+        """The question as the assistant reads it: at most question_max_chars (a 100,000
+        character paste would cost a minute of retrieval), NUL bytes removed."""
+        return question.replace("\x00", " ")[: self.settings.question_max_chars]
+
     def retrieve(
         self, question: str, k: int = 10, filters: SearchFilters | None = None
     ) -> list[Hit]:
-        return self.default_retriever.retrieve(question, k, self.scoped(filters))
+        return self.default_retriever.retrieve(self.clip(question), k, self.scoped(filters))
 
     def ask(
         self, question: str, k: int = 6, filters: SearchFilters | None = None
     ) -> ExtractiveAnswer:
         retriever = self.default_retriever
+        question = self.clip(question)
         hits = retriever.retrieve(question, k, self.scoped(filters))
         return build_extractive_answer(
             question, retriever.analyse(question), hits, self.index.embedder, retriever.coverage
@@ -99,7 +105,7 @@ class EuroAssist:
 
     def answer_stream(self, question: str, history=None, filters: SearchFilters | None = None):
         """Events of a grounded answer: status, tokens as they come, then the final answer."""
-        return self.answerer.stream(question, history, self.scoped(filters))
+        return self.answerer.stream(self.clip(question), history, self.scoped(filters))
 
     def programmes(self) -> list[str]:
         return self.index.catalog.programmes()

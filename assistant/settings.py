@@ -99,6 +99,9 @@ class Settings(BaseSettings):
         default=None, description="EUROASSIST_OPENAI_API_KEY; never logged or shown."
     )
     calls_dir: Path = Field(default=Path("corpus/calls"), description="YAML files of calls.")
+    question_max_chars: int = Field(
+        default=2000, description="Longer questions are cut: retrieval cost grows with length."
+    )
     ui_language: Literal["it", "en"] = Field(default="it", description="Language of the web page.")
     draft_chars_per_page: int = Field(
         default=3000, description="Characters a page holds, for limits given in pages."

@@ -147,7 +147,8 @@ class HybridRetriever:
     def retrieve(
         self, question: str, k: int = 10, filters: SearchFilters | None = None
     ) -> list[Hit]:
-        if not question.strip():
+        # nothing to look for: no letter or digit (empty, spaces, only punctuation)
+        if not any(c.isalnum() for c in question):
             return []
         catalog = self.index.catalog
         if catalog.refresh_if_changed():
