@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.calls.schema import first_error
+from assistant.calls.schema import load_yaml_model
 
 
 class Applicant(BaseModel):
@@ -90,13 +89,4 @@ class ProjectProfile(BaseModel):
 
     @classmethod
     def load(cls, path: Path) -> ProjectProfile:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as error:
-            raise ValueError(f"{path}: not a readable YAML file ({error})") from error
-        try:
-            return cls.model_validate(data)
-        except ValidationError as error:
-            raise ValueError(
-                f"{path}: not a valid project profile ({first_error(error)})"
-            ) from error
+        return load_yaml_model(cls, path, "project profile")

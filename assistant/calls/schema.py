@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def first_error(error: ValidationError) -> str:
@@ -21,6 +23,18 @@ def first_error(error: ValidationError) -> str:
     where = ".".join(str(part) for part in first["loc"]) or "file"
     more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
     return f"{where}: {first['msg']}{more}"
+
+
+def load_yaml_model(model: type[M], path: Path, what: str) -> M:
+    """A pydantic model from a YAML file; one-line errors naming the file and the reason."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ValueError(f"{path}: not a readable YAML file ({error})") from error
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise ValueError(f"{path}: not a valid {what} ({first_error(error)})") from error
 
 
 Unit = Literal["characters", "characters_no_spaces", "words", "pages"]
@@ -225,14 +239,7 @@ class Call(BaseModel):
 
     @classmethod
     def load(cls, path: Path) -> Call:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as error:
-            raise ValueError(f"{path}: not a readable YAML file ({error})") from error
-        try:
-            return cls.model_validate(data)
-        except ValidationError as error:
-            raise ValueError(f"{path}: not a valid call ({first_error(error)})") from error
+        return load_yaml_model(cls, path, "call")
 
     def dump(self) -> str:
         return yaml.safe_dump(

@@ -488,54 +488,20 @@ class EligibilityEngine:
                     call,
                 )
             )
-        if dates.project_start_by is not None:
-            if project.start_date is None:
-                out.append(
-                    self._result(
-                        "start_date",
-                        "Avvio delle attività",
-                        "needs_information",
-                        "serve la data di avvio",
-                        dates.place,
-                        call,
-                    )
-                )
+        for id, criterion, given, limit, missing, word in (
+            ("start_date", "Avvio delle attività", project.start_date, dates.project_start_by,
+             "serve la data di avvio", "avvio"),
+            ("end_date", "Termine dei lavori", project.end_date, dates.project_end_by,
+             "serve la data di conclusione", "conclusione"),
+        ):  # fmt: skip
+            if limit is None:
+                continue
+            if given is None:
+                status, detail = "needs_information", missing
             else:
-                ok = project.start_date <= dates.project_start_by
-                out.append(
-                    self._result(
-                        "start_date",
-                        "Avvio delle attività",
-                        "pass" if ok else "fail",
-                        f"avvio {project.start_date:%d/%m/%Y}, entro {dates.project_start_by:%d/%m/%Y}",
-                        dates.place,
-                        call,
-                    )
-                )
-        if dates.project_end_by is not None:
-            if project.end_date is None:
-                out.append(
-                    self._result(
-                        "end_date",
-                        "Termine dei lavori",
-                        "needs_information",
-                        "serve la data di conclusione",
-                        dates.place,
-                        call,
-                    )
-                )
-            else:
-                ok = project.end_date <= dates.project_end_by
-                out.append(
-                    self._result(
-                        "end_date",
-                        "Termine dei lavori",
-                        "pass" if ok else "fail",
-                        f"conclusione {project.end_date:%d/%m/%Y}, entro {dates.project_end_by:%d/%m/%Y}",
-                        dates.place,
-                        call,
-                    )
-                )
+                status = "pass" if given <= limit else "fail"
+                detail = f"{word} {given:%d/%m/%Y}, entro {limit:%d/%m/%Y}"
+            out.append(self._result(id, criterion, status, detail, dates.place, call))
         return out
 
     def cumulation(self, call: Call, project: ProjectProfile) -> list[CriterionResult]:
