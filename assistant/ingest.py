@@ -110,16 +110,36 @@ def source_of(path: Path) -> str:
     return path.resolve().as_posix()
 
 
+def shown_path(path: Path) -> str:
+    """The path as printable text: a NUL byte or bytes that are not UTF-8 as escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
+
+
+def name_problem(path: Path) -> str | None:
+    text = str(path)
+    if "\x00" in text:
+        return "invalid file name (NUL byte)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Such a name failed later as a bare UnicodeEncodeError (document id, catalogue).
+        return "invalid file name (not UTF-8): rename the file"
+    return None
+
+
 def expand_paths(paths: Iterable[Path], suffixes: set[str]) -> Iterator[tuple[Path, str | None]]:
     """Files to ingest; directories are walked (hidden entries skipped). Yields (path, problem)."""
     for path in paths:
-        if "\x00" in str(path):
-            yield path, "invalid file name (NUL byte)"
+        if problem := name_problem(path):
+            yield path, problem
         elif path.is_dir():
             for child in sorted(path.rglob("*")):
                 rel = child.relative_to(path)
                 if child.is_file() and not any(p.startswith(".") for p in rel.parts):
-                    yield child, None if child.suffix.lower() in suffixes else "skip"
+                    if child.suffix.lower() not in suffixes:
+                        yield child, "skip"
+                    else:
+                        yield child, name_problem(child)
         elif path.is_file():
             yield path, None
         else:
@@ -133,6 +153,7 @@ class Ingestor:
         ocr = OcrEngine(self.settings.ocr_languages) if self.settings.ocr_enabled else None
         self.loaders = build_loaders(self.settings.tables_enabled, ocr)
         self._chunker: Chunker | None = None
+        self._unfinished = False  # a store failed: the journal stays for the next run
 
     @property
     def chunker(self) -> Chunker:
@@ -157,10 +178,15 @@ class Ingestor:
             if journal.exists():
                 self.reconcile()
             journal.write_text(str(os.getpid()))
+            self._unfinished = False
             try:
                 yield
+                # Kept when a store failed or the run was interrupted (Ctrl-C, an error):
+                # vectors of a version the catalogue never got may be left, and only the
+                # next run's reconcile() removes them.
+                if not self._unfinished:
+                    journal.unlink(missing_ok=True)
             finally:
-                journal.unlink(missing_ok=True)
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def reconcile(self) -> int:
@@ -203,11 +229,14 @@ class Ingestor:
             if problem == "skip":
                 report(
                     FileResult(
-                        str(path), "skipped", f"unsupported file type {path.suffix or '(none)'}"
+                        shown_path(path),
+                        "skipped",
+                        f"unsupported file type {path.suffix or '(none)'}",
                     )
                 )
             elif problem:
-                report(FileResult(str(path), "failed", problem))
+                # escaped: a NUL or a non-UTF-8 byte in the name must not reach a terminal raw
+                report(FileResult(shown_path(path), "failed", problem))
             else:
                 todo.append(path)
         if on_plan:
@@ -245,6 +274,7 @@ class Ingestor:
                         )
                     )
                 except Exception as error:
+                    self._unfinished = True
                     report(
                         FileResult(
                             str(item.path), "failed", f"not stored: {type(error).__name__}: {error}"
@@ -295,6 +325,7 @@ class Ingestor:
             )
         if stat.st_size == 0:
             raise LoadError("empty file")
+        loader = loader_for(path, self.loaders)  # before hashing: refused without reading it
         known = self.index.catalog.file_stat(doc_id)
         if known and not force and known[0] == stat.st_size and known[1] == stat.st_mtime:
             return FileResult(str(path), "unchanged", doc_id=doc_id)
@@ -303,7 +334,7 @@ class Ingestor:
             self.index.catalog.touch(doc_id, stat.st_size, stat.st_mtime)
             return FileResult(str(path), "unchanged", doc_id=doc_id)
 
-        loaded = loader_for(path, self.loaders).load(path)
+        loaded = loader.load(path)
         units, structure_title = parse_structure(loaded.blocks, regulation_like=False)
         head = "\n".join(b.text for b in loaded.blocks[:40])
         title = loaded.title or structure_title or fallback_title(path)

@@ -225,9 +225,13 @@ def sniff_dialect(sample: str) -> csv.Dialect | type[csv.Dialect]:
             raise LoadError(
                 "not a delimited table: no , ; tab or | separator in the header"
             ) from None
-        dialect = csv.excel
-        dialect.delimiter = best
-        return dialect
+
+        # A subclass: setting the delimiter on csv.excel itself changed every later CSV
+        # read or written in the process (the next upload, the ideas import).
+        class Fallback(csv.excel):
+            delimiter = best
+
+        return Fallback
 
 
 def record_kind(mapping: dict[str, int], headers: list[str]) -> str:
