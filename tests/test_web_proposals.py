@@ -94,7 +94,7 @@ def test_each_tab_in_headless_chromium(web):
         page.get_by_role("tab", name="Ammissibilità").click()
         page.locator("#check").click()
         page.wait_for_function(
-            "document.querySelector('#verdict') && "
+            "() => document.querySelector('#verdict') && "
             "document.querySelector('#verdict').innerText.includes('AMMISSIBILE')",
             timeout=60_000,
         )
@@ -103,7 +103,7 @@ def test_each_tab_in_headless_chromium(web):
         page.get_by_role("tab", name="Bozza").click()
         page.locator("#draft").click()
         page.wait_for_function(
-            "document.querySelector('#draft-info') && "
+            "() => document.querySelector('#draft-info') && "
             "document.querySelector('#draft-info').innerText.includes('entro il limite')",
             timeout=120_000,
         )

@@ -18,6 +18,7 @@ from assistant.office.store import OfficeStore
 from assistant.schema import DOC_TYPES, SearchFilters
 from ui.office import WebOffice, build_admin_tab, build_documents_tab
 from ui.proposals import build_proposal_tabs
+from ui.server import LoginLimiter, security_middleware
 from ui.territory import build_territory_tab
 from ui.texts import tr
 from ui.texts import use as use_language
@@ -319,15 +320,21 @@ def serve(
     port: int,
     block: bool = True,
     store: OfficeStore | None = None,
+    limiter: LoginLimiter | None = None,
 ) -> gr.Blocks:
     """Start the web app; with block=False it runs in a thread and the app is returned.
-    With an office store the page and every API endpoint need a login."""
+    With an office store the page and every API endpoint need a login, and failed logins
+    are limited per client address (`limiter`, else the settings' limit)."""
     app = build_app(assistant, store)
     app.queue(default_concurrency_limit=1)  # one local model: answers one at a time
 
     def login(username: str, password: str) -> bool:
         return store is not None and store.authenticate(username, password) is not None
 
+    if store is None:
+        limiter = None
+    elif limiter is None:
+        limiter = LoginLimiter(assistant.settings.login_failures_per_minute)
     app.launch(
         server_name=host,
         server_port=port,
@@ -336,6 +343,9 @@ def serve(
         max_file_size=f"{assistant.settings.max_file_mb}mb",
         auth=login if store is not None else None,
         auth_message="euroassist — accedi con il tuo utente dell'ufficio unico.",
+        # security headers on every response, login attempts limited per address
+        app_kwargs={"middleware": security_middleware(limiter)},
+        ssr_mode=False,  # no Node front server: every request goes through the middleware
     )
     return app
 

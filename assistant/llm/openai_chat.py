@@ -2,8 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from assistant.lazy_import import require
+from assistant.llm.base import ChatMessage, LlmUnavailable
 from assistant.llm.langchain_chat import LangChainChat
+
+
+class OpenAIChat(LangChainChat):
+    """A LangChain chat whose errors never carry the API key: a server may echo the
+    Authorization header back in its error body, and the error text reaches the page."""
+
+    def __init__(self, *args, api_key: str | None = None) -> None:
+        super().__init__(*args)
+        self._api_key = api_key
+
+    def stream(
+        self, messages: list[ChatMessage], max_tokens: int, temperature: float
+    ) -> Iterator[str]:
+        try:
+            yield from super().stream(messages, max_tokens, temperature)
+        except LlmUnavailable as error:
+            text = str(error)
+            if not self._api_key or self._api_key not in text:
+                raise
+            error.args = (text.replace(self._api_key, "[chiave nascosta]"),)
+            raise error from None  # the client's own error, with the key, stays behind
 
 
 def openai_chat(
@@ -20,4 +44,4 @@ def openai_chat(
         max_retries=1,
         streaming=True,
     )
-    return LangChainChat("openai", model, context_window, chat)
+    return OpenAIChat("openai", model, context_window, chat, api_key=api_key)
