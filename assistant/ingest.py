@@ -434,8 +434,12 @@ class Ingestor:
     ) -> None:
         embedder = self.index.embedder
         vectors = self.index.vectors
-        for start in range(0, len(item.chunks), EMBED_BATCH):
-            batch = item.chunks[start : start + EMBED_BATCH]
+        # Batches of chunks of similar length: a batch is padded to its longest text, so
+        # document order (a table row beside a full article) wasted most of the embedder's
+        # work on padding.
+        ordered = sorted(item.chunks, key=lambda c: len(c.embed_text))
+        for start in range(0, len(ordered), EMBED_BATCH):
+            batch = ordered[start : start + EMBED_BATCH]
             matrix = embedder.embed_passages([c.embed_text for c in batch])
             if not np.all(np.isfinite(matrix)):
                 raise ValueError("embedder returned non-finite values")
