@@ -1,6 +1,8 @@
-"""Answers per minute on the web app under 1, 4 and 8 concurrent users.
+"""Answers per minute on the web app under 1, 4 and 8 concurrent users; and, with
+`--mixed`, N users mixing chat, retrieval and uploads.
 
     python -m bench.web_load [--providers extractive,llamacpp] [--seconds 60]
+    python -m bench.web_load --mixed [--users 20] [--seconds 120]
 
 Starts the web app on loopback (with login) over the real-corpus index of
 bench.retrieval_quality (bench/out/data-real), then for each provider and each number of
@@ -8,6 +10,12 @@ users runs that many gradio_client sessions, each asking the dev questions in tu
 `/ask` until the time is up (bounded in time; a question started before the end is
 finished). Reports answers per minute and per-answer latency p50/p95. Writes the
 `web-load` section of docs/benchmarks.md.
+
+`--mixed` starts the web app over a fresh index of the sample corpus (uploads must not
+change the real-corpus index) with N officer accounts of the Ambito's comuni, and runs the
+driver of bench/web_mixed.py (shared with tests/test_load.py): each user loops over chat,
+retrieval, upload and the documents list. Reports calls, errors and latency p50/p95 per
+operation and lost uploads; writes the `web-mixed` section of docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from assistant.office import OfficeStore
 from assistant.settings import Settings
 from bench.common import DEV_QUESTIONS, machine, require_shared, write_section
 from bench.retrieval_quality import DATA
+from bench.web_mixed import MAX_ROUNDS, markdown_table, missing_from_index, run_mixed, sample_app
 
 USERS = (1, 4, 8)
 PASSWORD = "bench-password-1"
@@ -79,13 +88,59 @@ def run_users(url: str, users: int, seconds: float, questions: list[str]) -> dic
     }
 
 
+def mixed(users: int, seconds: float) -> None:
+    root = Path(tempfile.mkdtemp(prefix="web-mixed-"))
+    with sample_app(root, users) as (url, assistant, accounts):
+        result = run_mixed(url, accounts, seconds, root / "uploads")
+        missing = missing_from_index(assistant, result.uploads)
+    print(result.as_dict(), flush=True)
+    lost = {u.name for u in result.lost()} | {u.name for u in missing}
+    failed = sum(u.status == "failed" for u in result.uploads)
+    answers = [result.answers.get(user, 0) for user, _ in accounts]
+    errors = "; ".join(sorted(set(result.errors))[:5]) or "none"
+    body = f"""## Mixed load on the web app (`python -m bench.web_load --mixed`)
+
+Machine: {machine()}. **Measured while other work (test suites and benches of other
+sessions) ran on the same cores**: latencies are higher than on an idle machine.
+The web app on loopback (login on, one queue worker), over a fresh index of the sample
+corpus (`corpus/regulations`, `corpus/calls`, `corpus/projects`), extractive provider.
+{users} gradio_client users, officers of the Ambito's {len({w for _, w in accounts})}
+comuni in turn (each writes to their comune's workspace), log in at once (*login*: one
+argon2 password check each) and loop for {seconds:.0f} s (at most
+{MAX_ROUNDS} rounds; a call started before the end is finished) over: *chat* (`/ask`),
+*retrieve* (`/ask` narrowed by document type: the app has no bare retrieval endpoint),
+*upload* (`/add_files` of a small Markdown file with a unique token into the user's
+workspace) and *documents* (`/documents`, which must list that upload with its passages).
+Latency is per call, from request to complete response, queueing included.
+
+{markdown_table(result)}
+
+Uploads: {len(result.uploads)} sent, {failed} failed, **{len(lost)} lost** (not in the
+documents list right after, or not in the index with its token after the run). Errors:
+{len(result.errors)} ({errors}). Chat answers per user: {min(answers)} to {max(answers)};
+users still running after the grace period: {result.hung}. Wall time
+{result.elapsed:.0f} s.
+
+The same driver, with the same 20 users for 120 s, is `tests/test_load.py` (zero errors, no
+lost upload, every user answered).
+"""
+    write_section("web-mixed", body)
+    print(body)
+
+
 def main() -> None:
     from ui.app import serve
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--providers", default="extractive,llamacpp")
-    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--seconds", type=float, default=None, help="60; 120 with --mixed")
+    parser.add_argument("--mixed", action="store_true", help="chat, retrieve and upload")
+    parser.add_argument("--users", type=int, default=20, help="with --mixed")
     options = parser.parse_args()
+    if options.mixed:
+        mixed(options.users, options.seconds or 120)
+        return
+    options.seconds = options.seconds or 60
     require_shared()
     questions = [q.question for q in load_questions(DEV_QUESTIONS)]
     rows = []

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # bench/, for the load test
 
 import docmaker  # noqa: E402
 
@@ -179,3 +184,65 @@ def sample_indexed(tmp_path_factory) -> EuroAssist:
     added = [r for r in results if r.status == "added"]
     assert len(added) >= 9, [(r.path, r.status, r.reason) for r in results]
     return assistant
+
+
+# -- a real LLM: llama-cpp-python's OpenAI-compatible server on loopback, small model ----
+ALIAS = "euroassist-small"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def small_model():
+    from assistant.llm.models import MODELS, install_model
+
+    return install_model(MODELS["small"], Settings().models_dir)
+
+
+@pytest.fixture(scope="session")
+def llama_server(small_model, tmp_path_factory):
+    port = free_port()
+    log = (tmp_path_factory.mktemp("llama-server") / "server.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(small_model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+            "--n_threads",
+            "2",
+            "--model_alias",
+            ALIAS,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"llama.cpp server exited, see {log.name}")
+        try:
+            if httpx.get(f"{base}/models", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(1)
+    else:
+        process.kill()
+        raise RuntimeError("llama.cpp server did not start in 180 s")
+    yield base
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()

@@ -3,14 +3,8 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-
-import httpx
 import pytest
-from conftest import write_mini_corpus
+from conftest import ALIAS, free_port, write_mini_corpus
 from gradio_client import Client
 
 from assistant.answers.citations import strip_markers
@@ -19,67 +13,8 @@ from assistant.core import EuroAssist
 from assistant.language import detect_language
 from assistant.llm import LlmUnavailable, resolve_provider
 from assistant.llm.llamacpp_chat import llamacpp_chat
-from assistant.llm.models import MODELS, install_model
 from assistant.llm.openai_chat import openai_chat
 from assistant.settings import Settings
-
-ALIAS = "euroassist-small"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def small_model():
-    return install_model(MODELS["small"], Settings().models_dir)
-
-
-@pytest.fixture(scope="session")
-def llama_server(small_model, tmp_path_factory):
-    port = free_port()
-    log = (tmp_path_factory.mktemp("llama-server") / "server.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(small_model),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "4096",
-            "--n_threads",
-            "2",
-            "--model_alias",
-            ALIAS,
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"llama.cpp server exited, see {log.name}")
-        try:
-            if httpx.get(f"{base}/models", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(1)
-    else:
-        process.kill()
-        raise RuntimeError("llama.cpp server did not start in 180 s")
-    yield base
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
 
 
 def test_openai_provider_streams_from_a_real_server(llama_server):

@@ -4,6 +4,7 @@ model code lives here."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import html
 import tempfile
 import time
@@ -328,8 +329,12 @@ def serve(
     app = build_app(assistant, store)
     app.queue(default_concurrency_limit=1)  # one local model: answers one at a time
 
-    def login(username: str, password: str) -> bool:
-        return store is not None and store.authenticate(username, password) is not None
+    async def login(username: str, password: str) -> bool:
+        # argon2 takes ~0.4 s: in a thread, or Gradio's async login route blocks every
+        # request while it runs (20 users logging in at once waited over 10 s)
+        if store is None:
+            return False
+        return await asyncio.to_thread(store.authenticate, username, password) is not None
 
     if store is None:
         limiter = None

@@ -174,3 +174,12 @@ def _first_special(text: str) -> int:
 
 def strip_markers(text: str) -> str:
     return re.sub(r"\s*\[\d+\]", "", text)
+
+
+_SQUARE_TO_ROUND = str.maketrans({"[": "(", "]": ")"})
+
+
+def neutralise_markers(text: str) -> str:
+    """Document text with its square brackets made round: `[3]` or `[Fonte 12]` written in a
+    document reaches neither the model's prompt nor the answer as a citation marker."""
+    return text.translate(_SQUARE_TO_ROUND)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, Field
 
+from assistant.answers.citations import neutralise_markers
 from assistant.embedders import Embedder
 from assistant.retrieval.coverage import CoverageScorer
 from assistant.retrieval.query import QueryAnalysis
@@ -169,7 +170,11 @@ def build_extractive_answer(
             continue
         seen_text.add(normalised)
         keys.append(
-            KeySentence(text=" ".join(s.text.split()), passage=s.passage, score=round(score, 4))
+            KeySentence(
+                text=neutralise_markers(" ".join(s.text.split())),
+                passage=s.passage,
+                score=round(score, 4),
+            )
         )
         if len(keys) >= key_sentences:
             break

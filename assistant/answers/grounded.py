@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
-from assistant.answers.citations import CitationStream
+from assistant.answers.citations import CitationStream, neutralise_markers
 from assistant.answers.extractive import ExtractiveAnswer, Passage, build_extractive_answer
 from assistant.language import detect_language
 from assistant.llm import ChatMessage, ChatModel, LlmUnavailable
 from assistant.llm_tokens import count_llm_tokens, truncate_to_tokens
 from assistant.prompts import prompt
+from assistant.retrieval.hybrid import DENSE_UNAVAILABLE
 from assistant.schema import Hit, SearchFilters
 
 NOT_FOUND_MARK = "NESSUNA_RISPOSTA"
@@ -25,15 +26,28 @@ MESSAGES = {
         "not_found": "I documenti indicizzati non rispondono a questa domanda. Ecco i passaggi più vicini:",
         "fallback": "Il modello linguistico non è disponibile ({reason}). Risposta estratta dai documenti:",
         "extractive": "Dai documenti:",
+        "unreachable": "server non raggiungibile",
+        "timeout": "nessuna risposta entro {timeout:g} s",
+        "http": "il server ha risposto con l'errore HTTP {status}",
+        "invalid": "risposta non valida del server",
+        "dense_unavailable": "Ricerca semantica non disponibile (server dell'indice vettoriale "
+        "non raggiungibile): risultati della sola ricerca per parole chiave.",
     },
     "en": {
         "not_found": "The indexed documents do not answer this question. These are the closest passages:",
         "fallback": "The language model is not available ({reason}). Answer extracted from the documents:",
         "extractive": "From the documents:",
+        "unreachable": "server not reachable",
+        "timeout": "no answer within {timeout:g} s",
+        "http": "the server answered with HTTP error {status}",
+        "invalid": "invalid answer from the server",
+        "dense_unavailable": "Semantic search unavailable (vector index server not "
+        "reachable): keyword search results only.",
     },
 }
 PROMPT_MARGIN = 96  # tokens for chat-template overhead
 RANK_PRIOR = 0.01  # per rank step, in cosine units, when choosing the passage a sentence cites
+_MARKER_NUMBERS = re.compile(r"\[[^\[\]\d]{0,12}(\d+(?:\s*[,;–-]\s*\d+)*)\]")
 
 
 @dataclass
@@ -83,10 +97,21 @@ def answer_language(question: str) -> str:
     return language if language in MESSAGES else "it"
 
 
+_PASSAGE_TAG = re.compile(r"<\s*/?\s*passage\b[^>]*>", re.IGNORECASE)
+
+
+def quoted(text: str) -> str:
+    """Document text as data in the prompt: no square brackets (a document cannot write a
+    citation marker), no tag that would close its passage."""
+    return _PASSAGE_TAG.sub(" ", neutralise_markers(text))
+
+
 def format_passages(passages: list[Passage]) -> str:
-    """Passages as the model reads them: a numbered header, then the text between quotes."""
+    """Passages as the model reads them: a numbered header, then the document's text
+    between <passage> tags (the system prompt says it is data, not instructions)."""
     return "\n\n".join(
-        f'Passage [{p.number}] — {p.hit.citation()}:\n"""\n{p.hit.text.strip()}\n"""'
+        f"Passage [{p.number}] — {quoted(p.hit.citation())}:\n"
+        f"<passage>\n{quoted(p.hit.text.strip())}\n</passage>"
         for p in passages
     )
 
@@ -121,6 +146,25 @@ class GroundedAnswerer:
         if standalone != question:
             yield AnswerEvent("status", standalone, data={"rewritten": standalone})
         hits = self.retriever.retrieve(standalone, self.settings.answer_passages, filters)
+        events = self._answer(question, standalone, language, hits, started)
+        if not any(h.scores.get(DENSE_UNAVAILABLE) for h in hits):
+            yield from events
+            return
+        # The vector server is down: say so first, and keep it in the final text.
+        line = MESSAGES[language]["dense_unavailable"]
+        yield AnswerEvent("token", line + "\n")
+        for event in events:
+            if event.kind == "final" and event.answer is not None:
+                answer = event.answer
+                notice = " ".join(n for n in (line, answer.notice) if n)
+                event.answer = answer.model_copy(
+                    update={"text": f"{line}\n{answer.text}", "notice": notice}
+                )
+            yield event
+
+    def _answer(
+        self, question: str, standalone: str, language: str, hits: list[Hit], started: float
+    ) -> Iterator[AnswerEvent]:
         if not hits:
             text = MESSAGES[language]["not_found"].rsplit(".", 1)[0] + "."
             yield AnswerEvent("token", text)
@@ -142,8 +186,16 @@ class GroundedAnswerer:
         try:
             yield from self._generate(question, standalone, language, hits, started)
         except LlmUnavailable as error:
-            notice = MESSAGES[language]["fallback"].format(reason=_short(str(error)))
+            notice = MESSAGES[language]["fallback"].format(reason=self._reason(error, language))
             yield from self._extractive(question, standalone, language, hits, started, notice)
+
+    def _reason(self, error: LlmUnavailable, language: str) -> str:
+        """Why the model is unavailable, in the user's language; the error's own text when
+        it is of no known kind."""
+        template = MESSAGES[language].get(getattr(error, "kind", "error"))
+        if template is None:
+            return _short(str(error))
+        return template.format(timeout=self.settings.llm_timeout_s, status=error.status)
 
     def standalone_question(self, question: str, history: list[Turn], language: str) -> str:
         """A follow-up ("e per le regioni in transizione?") made self-contained."""
@@ -283,7 +335,14 @@ class GroundedAnswerer:
                 shown.append(out)
                 yield AnswerEvent("token", out)
         raw = "".join(pieces)
-        if NOT_FOUND_MARK in raw or not raw.strip():
+        if not raw.strip():
+            raise LlmUnavailable(f"{chat.provider} ({chat.model}): empty answer", "invalid")
+        if cites_nothing_that_exists(raw, len(passages)):
+            raise LlmUnavailable(
+                f"{chat.provider} ({chat.model}): cites only passages that do not exist",
+                "invalid",
+            )
+        if NOT_FOUND_MARK in raw:
             yield from self._not_found(
                 question, standalone, language, passages, started, first, raw, chat
             )
@@ -354,6 +413,18 @@ class GroundedAnswerer:
             ]
 
         return score
+
+
+def cites_nothing_that_exists(raw: str, passages: int) -> bool:
+    """The model wrote citation markers and none of them names a passage it was given:
+    whatever the text says, it does not come from the documents."""
+    numbers = [
+        int(n)
+        for body in _MARKER_NUMBERS.findall(raw)
+        for n in re.findall(r"\d+", body)
+        if int(n) < 1000  # [2021] is a year, not a citation
+    ]
+    return bool(numbers) and not any(1 <= n <= passages for n in numbers)
 
 
 def _short(reason: str, limit: int = 160) -> str:

@@ -7,7 +7,7 @@ from functools import cached_property
 
 from assistant.embedders import Embedder, embedder_id, load_embedder
 from assistant.index.catalog import Catalog
-from assistant.index.vector_store import ChromaVectorStore, collection_name
+from assistant.index.vector_store import ChromaVectorStore, IndexUnavailable, collection_name
 from assistant.settings import Settings
 
 
@@ -32,4 +32,4 @@ class Index:
         return ChromaVectorStore(self.settings, self.embedder_id)
 
 
-__all__ = ["Index", "Catalog", "ChromaVectorStore"]
+__all__ = ["Index", "Catalog", "ChromaVectorStore", "IndexUnavailable"]

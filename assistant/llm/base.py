@@ -14,7 +14,17 @@ class ChatMessage:
 
 
 class LlmUnavailable(RuntimeError):
-    """The model cannot answer now (server down, model missing); the caller falls back."""
+    """The model cannot answer now (server down, model missing); the caller falls back.
+
+    kind says why, for a message in the user's language: unreachable (nothing listens),
+    timeout (no answer in time), http (an error status, in `status`), invalid (an answer
+    that is not one: bad JSON, no text, citations of passages that do not exist), or
+    error (anything else; the message says what)."""
+
+    def __init__(self, message: str, kind: str = "error", status: int | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
 
 
 @runtime_checkable

@@ -25,12 +25,41 @@ class LangChainChat:
         self, messages: list[ChatMessage], max_tokens: int, temperature: float
     ) -> Iterator[str]:
         bound = self._chat.bind(max_tokens=max_tokens, temperature=temperature)
+        pieces = 0
         try:
             for chunk in bound.stream(to_langchain(messages)):
                 text = chunk.content if isinstance(chunk.content, str) else ""
                 if text:
                     yield text
+                    pieces += 1
+                    # Servers stream about a token per chunk; some ignore the length limit
+                    # (llama-cpp-python's server ignores max_completion_tokens, the name
+                    # langchain-openai sends): stop reading, which closes the stream.
+                    if pieces >= max_tokens:
+                        break
         except Exception as error:  # network, server, model: the caller shows a fallback
+            kind, status = classify(error)
             raise LlmUnavailable(
-                f"{self.provider} ({self.model}): {type(error).__name__}: {error}"
+                f"{self.provider} ({self.model}): {type(error).__name__}: {error}", kind, status
             ) from error
+
+
+def classify(error: BaseException) -> tuple[str, int | None]:
+    """Why a call failed (LlmUnavailable.kind), from the error and the errors behind it:
+    the OpenAI client, httpx and LangChain wrap each other's exceptions."""
+    seen: BaseException | None = error
+    depth = 0
+    while seen is not None and depth < 8:
+        names = {c.__name__ for c in type(seen).__mro__}
+        status = getattr(seen, "status_code", None)
+        if isinstance(seen, TimeoutError) or names & {"APITimeoutError", "TimeoutException"}:
+            return "timeout", None
+        if isinstance(status, int):
+            return "http", status
+        if isinstance(seen, ConnectionError) or names & {"APIConnectionError", "ConnectError"}:
+            return "unreachable", None
+        if isinstance(seen, ValueError):  # bad JSON, bad bytes, a stream with no text
+            return "invalid", None
+        seen = seen.__cause__ or seen.__context__
+        depth += 1
+    return "error", None

@@ -14,21 +14,24 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import numpy as np
 
-from assistant.index import Index
+from assistant.index import Index, IndexUnavailable
 from assistant.retrieval.coverage import CoverageScorer
 from assistant.retrieval.query import QueryAnalysis, analyse_question
 from assistant.retrieval.terminology import Terminology, load_terminology
 from assistant.schema import Hit, SearchFilters
 from assistant.text_analysis import ANALYSED_LANGUAGES, fold
 
+logger = logging.getLogger(__name__)
 Mode = Literal["hybrid", "bm25", "dense"]
 NAMED_DOCUMENT_LIMIT = 400
+DENSE_UNAVAILABLE = "dense_unavailable"  # in Hit.scores: the vector server was not reachable
 CHROMA_FILTER_FIELDS = ("doc_type", "programme", "language", "comune", "workspace", "doc_id")
 
 
@@ -170,13 +173,23 @@ class HybridRetriever:
                 self.settings.candidates,
             )
         )
-        dense_ids = self._dense_candidates(query_vector, analysis, filters)
+        # The vector server down or restarting: lexical (SQLite) results alone, each hit
+        # marked so that the answer can say so; the next call tries the server again.
+        dense_down = False
+        try:
+            dense_ids = self._dense_candidates(query_vector, analysis, filters)
+        except IndexUnavailable as error:
+            logger.warning("%s: keyword search only", error)
+            dense_ids, dense_down = [], True
         named = self._named_document(analysis, filters)
         rows = catalog.chunks_by_rowid(rowids)
         rows_by_id = {r["chunk_id"]: r for r in rows.values()}
         rows_by_id.update(catalog.chunks_by_id([i for i in dense_ids if i not in rows_by_id]))
         if named:
-            named_ids = self._named_candidates(named, coverage_query, query_vector, filters)
+            try:
+                named_ids = self._named_candidates(named, coverage_query, query_vector, filters)
+            except IndexUnavailable:
+                named_ids, dense_down = self.index.catalog.chunk_ids_of(named), True
             rows_by_id.update(catalog.chunks_by_id([i for i in named_ids if i not in rows_by_id]))
         cited = set(catalog.article_chunk_ids(analysis.articles, analysis.regulations))
         rows_by_id.update(catalog.chunks_by_id([i for i in cited if i not in rows_by_id]))
@@ -186,7 +199,14 @@ class HybridRetriever:
         if not candidates:
             return []
         lexical = self.coverage.score(coverage_query, [r["rowid"] for r in candidates])
-        vectors = self.index.vectors.get_vectors([r["chunk_id"] for r in candidates])
+        try:
+            vectors = (
+                {}
+                if dense_down
+                else self.index.vectors.get_vectors([r["chunk_id"] for r in candidates])
+            )
+        except IndexUnavailable:
+            vectors, dense_down = {}, True
         similarity = np.array(
             [
                 float(vectors[r["chunk_id"]] @ query_vector) if r["chunk_id"] in vectors else 0.0
@@ -239,6 +259,7 @@ class HybridRetriever:
                         "dense": float(similarity[i]),
                         "dense_z": float(dense_z[i]),
                         "named_document": float(in_named[i]),
+                        **({DENSE_UNAVAILABLE: 1.0} if dense_down else {}),
                     },
                 )
             )
