@@ -30,7 +30,6 @@ import math
 import os
 import random
 import re
-import resource
 import shutil
 import signal
 import socket
@@ -440,7 +439,9 @@ def measure(
             t = time.perf_counter()
             assistant.ask(question)
             answer_times.append(time.perf_counter() - t)
-    peak_rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec, so a child of a large
+    # process (make bench runs every module in one) reported the parent's peak
+    peak_rss_kb = own_peak_rss_kb()
     where_time_goes = breakdown(assistant, questions)
 
     # Chroma's top 10 against the exact top 10 (the retriever's own store, already loaded)
@@ -482,6 +483,11 @@ def process_tree(pid: int) -> list[int]:
             for child in (task / "children").read_text().split():
                 out.extend(process_tree(int(child)))
     return out
+
+
+def own_peak_rss_kb() -> int:
+    match = re.search(r"VmHWM:\s+(\d+)", Path("/proc/self/status").read_text())
+    return int(match.group(1)) if match else 0
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -625,7 +631,7 @@ sentences shuffled and {DROP_WORDS:.0%} of its words dropped (re-analysed for BM
 re-embedded. Inserted through `Catalog.replace_document` and `ChromaVectorStore.add`.
 Latency: per-query wall time of `EuroAssist.retrieve(q, k=10)` ({n_questions} timed queries:
 the dev questions, several passes after {WARM_UP} warm-up queries) and of `EuroAssist.ask(q)`, the
-extractive answer ({n_answers} timed). Peak RSS: the measuring process's `ru_maxrss`
+extractive answer ({n_answers} timed). Peak RSS: the measuring process's VmHWM
 (one fresh process per size and mode, embedder and Chroma client included), and the
 `chroma run` server's VmHWM. Recall@10: mean share of Chroma's top 10 found in the exact
 cosine top 10 (numpy over the same vectors) for {n_recall} queries (the dev questions and
