@@ -528,3 +528,35 @@ def test_web_upload_reports_the_bad_file_and_keeps_serving(site, tmp_path):
     assert "regolamento-prova-fr.md" in " ".join(
         (m.get("metadata") or {}).get("title") or "" for m in history
     ), [text_of(m["content"]) for m in history]
+
+
+def test_web_upload_above_the_size_limit_is_refused_before_the_index(tmp_path):
+    from assistant.office import OfficeStore
+    from ui.app import serve
+
+    corpus = write_mini_corpus(tmp_path / "corpus")
+    settings = Settings(data_dir=tmp_path / "data", llm_provider="extractive", max_file_mb=1)
+    assistant = EuroAssist(settings)
+    assistant.ingest([corpus])
+    before = state(assistant)
+    store = OfficeStore(settings.database)
+    store.ensure_default_workspaces()
+    store.add_user("mario", PASSWORD, "officer")
+    store.grant("mario", "lecce", can_write=True)
+    port = free_port()
+    app = serve(assistant, "127.0.0.1", port, block=False, store=store)
+    try:
+        http = httpx.Client(base_url=f"http://127.0.0.1:{port}/", timeout=60)
+        assert http.post("login", data={"username": "mario", "password": PASSWORD}).is_success
+        big = b"# Nota enorme\n\n" + b"testo di riempimento " * 110_000  # ~2.3 MB
+        refused = http.post("gradio_api/upload", files={"files": ("enorme.md", big)})
+        assert refused.status_code == 413, refused.text
+        assert "maximum allowed size of 1048576 bytes" in refused.text, refused.text
+        small = http.post(
+            "gradio_api/upload", files={"files": ("piccola.md", b"# Piccola\n\nok\n")}
+        )
+        assert small.status_code == 200, small.text
+    finally:
+        app.close()
+    assert_good_corpus_unchanged(assistant, before, before)
+    assert not any("enorme" in d.source for d in assistant.documents())

@@ -55,8 +55,10 @@ TOO_MANY = "Troppi tentativi di accesso da questo indirizzo: riprova tra {second
 class LoginLimiter:
     """At most `attempts` failed logins per client address within `window_s` seconds.
 
-    `reserve` counts an attempt before the password is checked (so a burst of parallel
-    requests cannot get past the limit); `release` gives it back when the login succeeds.
+    `begin` says whether an attempt may go ahead; `end` records how it went. Only failures
+    count, so a whole office behind one address can log in at once (counting attempts
+    while in flight refused 10 of 20 officers logging in together); a burst of parallel
+    guesses is bounded by `max_in_flight` per address instead.
     """
 
     def __init__(
@@ -65,37 +67,51 @@ class LoginLimiter:
         window_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         max_clients: int = 10_000,
+        max_in_flight: int = 32,
     ) -> None:
         self.attempts = attempts
         self.window_s = window_s
         self.clock = clock
         self.max_clients = max_clients
-        self._seen: dict[str, deque[float]] = {}
+        self.max_in_flight = max_in_flight
+        self._failures: dict[str, deque[float]] = {}
+        self._in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def reserve(self, client: str) -> float:
-        """0 when the attempt may go ahead (and is counted), else the seconds to wait."""
+    def begin(self, client: str) -> float:
+        """0 when the attempt may go ahead (then call `end`), else the seconds to wait."""
         now = self.clock()
         with self._lock:
-            times = self._seen.setdefault(client, deque())
-            while times and times[0] <= now - self.window_s:
-                times.popleft()
-            if len(times) >= self.attempts:
-                return max(times[0] + self.window_s - now, 0.001)
-            times.append(now)
-            if len(self._seen) > self.max_clients:
+            failures = self._failures.setdefault(client, deque())
+            while failures and failures[0] <= now - self.window_s:
+                failures.popleft()
+            if len(failures) >= self.attempts:
+                return max(failures[0] + self.window_s - now, 0.001)
+            if self._in_flight.get(client, 0) >= self.max_in_flight:
+                return 1.0
+            self._in_flight[client] = self._in_flight.get(client, 0) + 1
+            if len(self._failures) > self.max_clients:
                 self._forget_idle(now)
             return 0.0
 
-    def release(self, client: str) -> None:
+    def end(self, client: str, succeeded: bool) -> None:
         with self._lock:
-            times = self._seen.get(client)
-            if times:
-                times.pop()
+            left = self._in_flight.get(client, 1) - 1
+            if left > 0:
+                self._in_flight[client] = left
+            else:
+                self._in_flight.pop(client, None)
+            if not succeeded:
+                self._failures.setdefault(client, deque()).append(self.clock())
 
     def _forget_idle(self, now: float) -> None:
-        for key in [k for k, t in self._seen.items() if not t or t[-1] <= now - self.window_s]:
-            del self._seen[key]
+        idle = [
+            key
+            for key, times in self._failures.items()
+            if (not times or times[-1] <= now - self.window_s) and key not in self._in_flight
+        ]
+        for key in idle:
+            del self._failures[key]
 
 
 def _client(scope) -> str:
@@ -118,19 +134,24 @@ class SecurityMiddleware:
         login = self.limiter is not None and scope["method"] == "POST" and path in LOGIN_PATHS
         client = _client(scope)
         if login:
-            wait = self.limiter.reserve(client)
+            wait = self.limiter.begin(client)
             if wait:
                 await self._too_many(math.ceil(wait), send)
                 return
+        succeeded = False
 
         async def send_with_headers(message) -> None:
+            nonlocal succeeded
             if message["type"] == "http.response.start":
-                if login and message["status"] == 200:
-                    self.limiter.release(client)
+                succeeded = message["status"] == 200
                 self._secure(message, cacheable)
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            if login:
+                self.limiter.end(client, succeeded)
 
     @staticmethod
     def _secure(message, cacheable: bool) -> None:
