@@ -21,6 +21,7 @@ operation and lost uploads; writes the `web-mixed` section of docs/benchmarks.md
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import statistics
 import tempfile
@@ -90,6 +91,7 @@ def run_users(url: str, users: int, seconds: float, questions: list[str]) -> dic
 
 def mixed(users: int, seconds: float) -> None:
     root = Path(tempfile.mkdtemp(prefix="web-mixed-"))
+    load_before = os.getloadavg()[0]
     with sample_app(root, users) as (url, assistant, accounts):
         result = run_mixed(url, accounts, seconds, root / "uploads")
         missing = missing_from_index(assistant, result.uploads)
@@ -100,8 +102,8 @@ def mixed(users: int, seconds: float) -> None:
     errors = "; ".join(sorted(set(result.errors))[:5]) or "none"
     body = f"""## Mixed load on the web app (`python -m bench.web_load --mixed`)
 
-Machine: {machine()}. **Measured while other work (test suites and benches of other
-sessions) ran on the same cores**: latencies are higher than on an idle machine.
+Machine: {machine()}; load average {load_before:.1f} before the run (the server and the 20
+clients share the 2 cores).
 The web app on loopback (login on, one queue worker), over a fresh index of the sample
 corpus (`corpus/regulations`, `corpus/calls`, `corpus/projects`), extractive provider.
 {users} gradio_client users, officers of the Ambito's {len({w for _, w in accounts})}
