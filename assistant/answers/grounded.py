@@ -97,21 +97,22 @@ def answer_language(question: str) -> str:
     return language if language in MESSAGES else "it"
 
 
-_PASSAGE_TAG = re.compile(r"<\s*/?\s*passage\b[^>]*>", re.IGNORECASE)
+_FENCE = re.compile(r'"{3,}')
 
 
 def quoted(text: str) -> str:
     """Document text as data in the prompt: no square brackets (a document cannot write a
-    citation marker), no tag that would close its passage."""
-    return _PASSAGE_TAG.sub(" ", neutralise_markers(text))
+    citation marker), no triple quote that would close its passage."""
+    return _FENCE.sub('"', neutralise_markers(text))
 
 
 def format_passages(passages: list[Passage]) -> str:
-    """Passages as the model reads them: a numbered header, then the document's text
-    between <passage> tags (the system prompt says it is data, not instructions)."""
+    """Passages as the model reads them: a numbered header, then the document's text between
+    triple quotes (the system prompt says it is data, not instructions). XML-like tags,
+    or a longer warning in the prompt, made the 0.5B model copy passages or answer with
+    bare numbers."""
     return "\n\n".join(
-        f"Passage [{p.number}] — {quoted(p.hit.citation())}:\n"
-        f"<passage>\n{quoted(p.hit.text.strip())}\n</passage>"
+        f'Passage [{p.number}] — {quoted(p.hit.citation())}:\n"""\n{quoted(p.hit.text.strip())}\n"""'
         for p in passages
     )
 

@@ -8,7 +8,9 @@ deactivation applies at once, even to a User object a web session still holds.
 
 from __future__ import annotations
 
+import random
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -480,16 +482,18 @@ class OfficeStore:
 
     def add_version(self, user: Actor, draft_id: int, text: str, note: str = "") -> int:
         """Save a new text of the draft; returns its number (1, 2, ...)."""
-        tries = 3
+        tries = 20
         while True:
             try:
                 return self._add_version(user, draft_id, text, note)
             except IntegrityError:
                 # Another save took this number (SQLite reads the last number before it
-                # locks the file): read it again.
+                # locks the file): read it again, after a short random pause so that two
+                # savers stop colliding (three tries were not enough on a busy machine).
                 tries -= 1
                 if not tries:
                     raise
+                time.sleep(random.uniform(0.001, 0.02))
 
     def _add_version(self, user: Actor, draft_id: int, text: str, note: str) -> int:
         with self._session() as session:
