@@ -196,6 +196,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def text_of(content) -> str:
+    """The text of a chat message's content, as gradio_client returns it."""
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return str(content)
+
+
 @pytest.fixture(scope="session")
 def small_model():
     from assistant.llm.models import MODELS, install_model

@@ -641,3 +641,13 @@ def make_journal_pdf(
         canvas.showPage()
     canvas.save()
     return path
+
+
+# One sentence per page of the PDFs the tests damage (truncate, break the xref).
+DAMAGE_BODIES = [
+    "Il Comune di Roccavivara presenta la candidatura entro il termine.",
+    "La Regione Molise verifica la completezza della documentazione.",
+    "Il contributo copre le spese tecniche di progettazione esecutiva.",
+    "Gli interventi devono concludersi prima della scadenza del programma.",
+    "Il responsabile unico del procedimento firma la dichiarazione finale.",
+]

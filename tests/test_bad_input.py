@@ -15,15 +15,15 @@ import os
 import random
 import re
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import docmaker as dm
 import httpx
 import pytest
-from conftest import write_mini_corpus
+from conftest import free_port, text_of, write_mini_corpus
 from gradio_client import Client, handle_file
-from test_web import free_port, text_of
 from typer.testing import CliRunner
 
 from assistant.core import EuroAssist
@@ -39,13 +39,6 @@ GOOD_QUERIES = {
     "partnership within Interreg operations": "esf-plus-test-en.md",
     "Riqualificazione energetica della scuola media di Surbo": "progetti.csv",
 }
-DAMAGE_BODIES = [
-    "Il Comune di Roccavivara presenta la candidatura entro il termine.",
-    "La Regione Molise verifica la completezza della documentazione.",
-    "Il contributo copre le spese tecniche di progettazione esecutiva.",
-    "Gli interventi devono concludersi prima della scadenza del programma.",
-    "Il responsabile unico del procedimento firma la dichiarazione finale.",
-]
 SCAN_TEXT = "AVVISO PUBBLICO\nRiqualificazione urbana\nScadenza domande: trenta giugno"
 PAGES = 2000
 MARKER_PAGE = 1500
@@ -60,11 +53,11 @@ def original(folder: Path, name: str, pages: list[str]) -> Path:
 
 
 def truncated_pdf(d: Path) -> Path:
-    return dm.make_truncated_pdf(original(d, "a.pdf", DAMAGE_BODIES), d / "troncato.pdf")
+    return dm.make_truncated_pdf(original(d, "a.pdf", dm.DAMAGE_BODIES), d / "troncato.pdf")
 
 
 def broken_xref_pdf(d: Path) -> Path:
-    return dm.make_broken_xref_pdf(original(d, "b.pdf", DAMAGE_BODIES), d / "xref-rotta.pdf")
+    return dm.make_broken_xref_pdf(original(d, "b.pdf", dm.DAMAGE_BODIES), d / "xref-rotta.pdf")
 
 
 def two_thousand_pages(d: Path) -> Path:
@@ -204,7 +197,7 @@ CASES = [
         r"corrupt or unreadable PDF \(\w+: [^\n]+\)",
         via="cli",
     ),
-    Case("pdf-broken-xref", broken_xref_pdf, "added", texts=tuple(DAMAGE_BODIES)),
+    Case("pdf-broken-xref", broken_xref_pdf, "added", texts=tuple(dm.DAMAGE_BODIES)),
     Case(
         "pdf-scanned-ocr",
         lambda d: dm.make_scanned_pdf(d / "scansione.pdf", SCAN_TEXT),
@@ -440,24 +433,33 @@ def test_bad_file_gets_one_clear_line_and_nothing_else_moves(case, good, tmp_pat
 PASSWORD = "lecce-password-1"
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
+@contextmanager
+def office_site(root: Path, **settings):
+    """The web app over the mini corpus, with mario writing to Lecce."""
     from assistant.office import OfficeStore
     from ui.app import serve
 
-    root = tmp_path_factory.mktemp("bad-input-web")
     corpus = write_mini_corpus(root / "corpus")
-    settings = Settings(data_dir=root / "data", llm_provider="extractive")
-    assistant = EuroAssist(settings)
+    config = Settings(data_dir=root / "data", llm_provider="extractive", **settings)
+    assistant = EuroAssist(config)
     assert [r.status for r in assistant.ingest([corpus])] == ["added"] * 4
-    store = OfficeStore(settings.database)
+    store = OfficeStore(config.database)
     store.ensure_default_workspaces()
     store.add_user("mario", PASSWORD, "officer")
     store.grant("mario", "lecce", can_write=True)
     port = free_port()
     app = serve(assistant, "127.0.0.1", port, block=False, store=store)
-    yield f"http://127.0.0.1:{port}/", assistant, root
-    app.close()
+    try:
+        yield f"http://127.0.0.1:{port}/", assistant
+    finally:
+        app.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bad-input-web")
+    with office_site(root) as (url, assistant):
+        yield url, assistant, root
 
 
 def call_api(http: httpx.Client, api: str, data: list) -> list:
@@ -479,7 +481,7 @@ def test_web_upload_reports_the_bad_file_and_keeps_serving(site, tmp_path):
         "# Nota web\n\nLa relazione tecnica va firmata dal progettista.\n", encoding="utf-8"
     )
     broken = dm.make_truncated_pdf(
-        original(tmp_path, "w.pdf", DAMAGE_BODIES), tmp_path / "troncato-web.pdf"
+        original(tmp_path, "w.pdf", dm.DAMAGE_BODIES), tmp_path / "troncato-web.pdf"
     )
     mario = Client(url, auth=("mario", PASSWORD), verbose=False)
 
@@ -531,22 +533,9 @@ def test_web_upload_reports_the_bad_file_and_keeps_serving(site, tmp_path):
 
 
 def test_web_upload_above_the_size_limit_is_refused_before_the_index(tmp_path):
-    from assistant.office import OfficeStore
-    from ui.app import serve
-
-    corpus = write_mini_corpus(tmp_path / "corpus")
-    settings = Settings(data_dir=tmp_path / "data", llm_provider="extractive", max_file_mb=1)
-    assistant = EuroAssist(settings)
-    assistant.ingest([corpus])
-    before = state(assistant)
-    store = OfficeStore(settings.database)
-    store.ensure_default_workspaces()
-    store.add_user("mario", PASSWORD, "officer")
-    store.grant("mario", "lecce", can_write=True)
-    port = free_port()
-    app = serve(assistant, "127.0.0.1", port, block=False, store=store)
-    try:
-        http = httpx.Client(base_url=f"http://127.0.0.1:{port}/", timeout=60)
+    with office_site(tmp_path, max_file_mb=1) as (url, assistant):
+        before = state(assistant)
+        http = httpx.Client(base_url=url, timeout=60)
         assert http.post("login", data={"username": "mario", "password": PASSWORD}).is_success
         big = b"# Nota enorme\n\n" + b"testo di riempimento " * 110_000  # ~2.3 MB
         refused = http.post("gradio_api/upload", files={"files": ("enorme.md", big)})
@@ -556,7 +545,5 @@ def test_web_upload_above_the_size_limit_is_refused_before_the_index(tmp_path):
             "gradio_api/upload", files={"files": ("piccola.md", b"# Piccola\n\nok\n")}
         )
         assert small.status_code == 200, small.text
-    finally:
-        app.close()
     assert_good_corpus_unchanged(assistant, before, before)
     assert not any("enorme" in d.source for d in assistant.documents())

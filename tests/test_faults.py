@@ -10,7 +10,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import write_mini_corpus
+from conftest import free_port, text_of, write_mini_corpus
 
 from assistant.core import EuroAssist
 from assistant.embedders import embedder_id
@@ -32,12 +31,6 @@ from assistant.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMA = Path(sys.executable).parent / "chroma"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # -- 1. ingest killed at random points ---------------------------------------------------
@@ -482,12 +475,6 @@ def test_llm_fault_notice_follows_the_question_language(indexed):
     finally:
         server.stop()
     assert_cited_extractive(answer, "The language model is not available (", "HTTP error 500")
-
-
-def text_of(content) -> str:
-    if isinstance(content, list):
-        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
-    return str(content)
 
 
 def test_web_app_survives_a_garbage_llm_and_recovers(indexed):

@@ -304,17 +304,8 @@ def test_encrypted_pdf_with_owner_password_only_loads(tmp_path):
     assert doc.blocks[0].text.split("\n") == dm.DEFAULT_ENCRYPTED_TEXT.split("\n")
 
 
-DAMAGE_BODIES = [
-    "Il Comune di Roccavivara presenta la candidatura entro il termine.",
-    "La Regione Molise verifica la completezza della documentazione.",
-    "Il contributo copre le spese tecniche di progettazione esecutiva.",
-    "Gli interventi devono concludersi prima della scadenza del programma.",
-    "Il responsabile unico del procedimento firma la dichiarazione finale.",
-]
-
-
 def test_truncated_pdf_raises_load_error(tmp_path):
-    src = dm.make_text_pdf(tmp_path / "src.pdf", DAMAGE_BODIES)
+    src = dm.make_text_pdf(tmp_path / "src.pdf", dm.DAMAGE_BODIES)
     cut = dm.make_truncated_pdf(src, tmp_path / "cut.pdf")
     assert cut.stat().st_size == int(src.stat().st_size * 0.6)
     with pytest.raises(LoadError, match=r"^corrupt or unreadable PDF \("):
@@ -322,7 +313,7 @@ def test_truncated_pdf_raises_load_error(tmp_path):
 
 
 def test_broken_xref_pdf_is_recovered(tmp_path):
-    src = dm.make_text_pdf(tmp_path / "src.pdf", DAMAGE_BODIES)
+    src = dm.make_text_pdf(tmp_path / "src.pdf", dm.DAMAGE_BODIES)
     broken = dm.make_broken_xref_pdf(src, tmp_path / "broken.pdf")
     with pytest.raises(Exception):  # noqa: B017 - the fixture must really be broken
         pypdf.PdfReader(broken, strict=True).pages[0].extract_text()
@@ -330,7 +321,7 @@ def test_broken_xref_pdf_is_recovered(tmp_path):
     doc = PdfLoader().load(broken)
 
     assert doc.page_count == 5
-    assert [(b.page, b.text) for b in doc.blocks] == list(enumerate(DAMAGE_BODIES, start=1))
+    assert [(b.page, b.text) for b in doc.blocks] == list(enumerate(dm.DAMAGE_BODIES, start=1))
 
 
 def test_pdf_with_control_chars_and_lone_surrogates(tmp_path):

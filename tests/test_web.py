@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import ast
 import json
-import socket
 from pathlib import Path
 
 import pytest
-from conftest import write_mini_corpus
+from conftest import free_port, text_of, write_mini_corpus
 from gradio_client import Client, handle_file
 
 from assistant.core import EuroAssist
@@ -19,18 +18,6 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 QUESTION = "Per quanti anni va garantita la stabilità delle operazioni?"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def text_of(content) -> str:
-    if isinstance(content, list):
-        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
-    return str(content)
 
 
 @pytest.fixture(scope="module")
