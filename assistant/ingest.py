@@ -3,8 +3,9 @@
 Incremental: a file whose size and mtime (or, failing that, content hash) match the catalogue
 is skipped without reading it. A changed file replaces its chunks atomically. A file that
 fails gets one line with the reason and leaves the index as it was; the others go on.
-Loading the next file runs in a thread while the current one is embedded (the embedder's C
-code releases the GIL), so both cores stay busy.
+Loading the next file runs in a thread while the current one is embedded; a large document's
+passages are embedded by worker processes (`embedders.pool`), so loader and embedder share the
+cores without waiting on each other.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import queue
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,7 @@ import numpy as np
 
 from assistant.chunking import Chunker
 from assistant.classify import fallback_title, guess_doc_type, guess_programme
+from assistant.embedders.pool import EmbeddingPool
 from assistant.identifiers import find_identifiers
 from assistant.index import Index
 from assistant.language import detect_document_language, detect_language
@@ -34,6 +37,8 @@ from assistant.structure import parse_structure
 from assistant.text_analysis import ANALYSED_LANGUAGES, analyse, file_name_words, name_variants
 
 EMBED_BATCH = 32
+POOL_MIN_CHUNKS = 200
+POOL_MIN_BYTES = 4 * 1024 * 1024
 COVER_CHARS = 1200
 
 
@@ -57,6 +62,13 @@ class PreparedDocument:
     replaces: bool
     warnings: list[str]
     cover: str = ""
+    # BM25 terms of each chunk (text, context), analysed in the loader thread
+    terms: list[tuple[list[str], list[str]]] = field(default_factory=list)
+    # Distinct texts to embed, in batches of similar length, and their chunks
+    batches: list[list[str]] = field(default_factory=list)
+    chunks_of: dict[str, list[Chunk]] = field(default_factory=dict)
+    # The batches already queued on the embedding workers
+    embedding: list[Future[np.ndarray] | None] | None = None
 
 
 _QUOTED = re.compile(r"[“\"«]([^”\"»]{3,80})[”\"»]")
@@ -92,6 +104,24 @@ def lexical_terms(chunk: Chunk, info: DocumentInfo) -> tuple[list[str], list[str
 def name_terms(info: DocumentInfo) -> list[str]:
     names = str(info.metadata.get("names") or info.title)
     return analyse(f"{names} {name_variants(names)}", _analysis_language(info.language, "it"))
+
+
+def embedding_batches(chunks: list[Chunk]) -> tuple[list[list[str]], dict[str, list[Chunk]]]:
+    """Batches of texts of similar length: a batch is padded to its longest text, so
+    document order (a table row beside a full article) wasted most of the embedder's work
+    on padding. A text repeated in a document (a table row, a FAQ answer) is embedded once."""
+    chunks_of: dict[str, list[Chunk]] = {}
+    for chunk in sorted(chunks, key=lambda c: len(c.embed_text)):
+        chunks_of.setdefault(chunk.embed_text, []).append(chunk)
+    texts = list(chunks_of)
+    return [texts[i : i + EMBED_BATCH] for i in range(0, len(texts), EMBED_BATCH)], chunks_of
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # gone since it was listed: its own error comes when it is read
+        return 0
 
 
 def sha256_file(path: Path) -> str:
@@ -154,6 +184,9 @@ class Ingestor:
         self.loaders = build_loaders(self.settings.tables_enabled, ocr)
         self._chunker: Chunker | None = None
         self._unfinished = False  # a store failed: the journal stays for the next run
+        self._pool: EmbeddingPool | None = None
+        # Starting the workers costs a model load each: small documents embed here.
+        self.pool_min_chunks = POOL_MIN_CHUNKS
 
     @property
     def chunker(self) -> Chunker:
@@ -243,12 +276,18 @@ class Ingestor:
             on_plan(len(results) + len(todo))
 
         with self._exclusive():
+            if sum(_size(p) for p in todo) >= POOL_MIN_BYTES:
+                # A bulk run: the workers load their models while the first file is parsed.
+                self._pool = self._start_pool()
             prepared: queue.Queue[PreparedDocument | FileResult | None] = queue.Queue(maxsize=2)
 
             def produce() -> None:
                 for path in todo:
                     try:
                         item = self._prepare(path, workspace, doc_type, programme, comune, force)
+                        pool = self._pool
+                        if isinstance(item, PreparedDocument) and pool is not None:
+                            item.embedding = pool.submit(item.batches)
                     except LoadError as error:
                         item = FileResult(str(path), "failed", str(error))
                     except Exception as error:  # a parser bug must not stop the batch
@@ -258,30 +297,44 @@ class Ingestor:
 
             producer = threading.Thread(target=produce, name="euroassist-loader", daemon=True)
             producer.start()
-            while (item := prepared.get()) is not None:
-                if isinstance(item, FileResult):
-                    report(item)
-                    continue
-                try:
-                    self._store(item, workspace, on_progress)
-                    report(
-                        FileResult(
-                            str(item.path),
-                            "updated" if item.replaces else "added",
-                            chunks=len(item.chunks),
-                            doc_id=item.info.doc_id,
-                            warnings=item.warnings,
-                        )
-                    )
-                except Exception as error:
-                    self._unfinished = True
-                    report(
-                        FileResult(
-                            str(item.path), "failed", f"not stored: {type(error).__name__}: {error}"
-                        )
-                    )
+            try:
+                self._consume(prepared, workspace, report, on_progress)
+            finally:
+                if self._pool is not None:
+                    self._pool.close()
+                    self._pool = None
             producer.join()
         return results
+
+    def _consume(
+        self,
+        prepared: queue.Queue[PreparedDocument | FileResult | None],
+        workspace: str,
+        report: Callable[[FileResult], None],
+        on_progress: Callable[[str, int], None] | None,
+    ) -> None:
+        while (item := prepared.get()) is not None:
+            if isinstance(item, FileResult):
+                report(item)
+                continue
+            try:
+                self._store(item, workspace, on_progress)
+                report(
+                    FileResult(
+                        str(item.path),
+                        "updated" if item.replaces else "added",
+                        chunks=len(item.chunks),
+                        doc_id=item.info.doc_id,
+                        warnings=item.warnings,
+                    )
+                )
+            except Exception as error:
+                self._unfinished = True
+                report(
+                    FileResult(
+                        str(item.path), "failed", f"not stored: {type(error).__name__}: {error}"
+                    )
+                )
 
     def rebuild_lexical(self) -> int:
         """Re-analyse every stored chunk into the BM25 index (after a change of stemming,
@@ -399,6 +452,8 @@ class Ingestor:
             known is not None,
             loaded.warnings,
             cover,
+            [lexical_terms(chunk, info) for chunk in chunks],
+            *embedding_batches(chunks),
         )
 
     def _vector_metadata(self, chunk: Chunk, info: DocumentInfo, workspace: str) -> dict:
@@ -429,29 +484,46 @@ class Ingestor:
             [info.title, file_name_words(item.path.name), *info.identifiers, item.cover]
         )
 
+    def _start_pool(self) -> EmbeddingPool | None:
+        workers = self.settings.embed_processes
+        if workers is None:
+            workers = os.cpu_count() or 1
+            if workers < 2:  # one single-threaded worker would be slower than this process
+                return None
+        if workers < 1:
+            return None
+        return EmbeddingPool(self.settings.embedder, workers, fallback=self.index.embedder)
+
     def _store(
         self, item: PreparedDocument, workspace: str, on_progress: Callable[[str, int], None] | None
     ) -> None:
         embedder = self.index.embedder
         vectors = self.index.vectors
-        # Batches of chunks of similar length: a batch is padded to its longest text, so
-        # document order (a table row beside a full article) wasted most of the embedder's
-        # work on padding.
-        ordered = sorted(item.chunks, key=lambda c: len(c.embed_text))
-        for start in range(0, len(ordered), EMBED_BATCH):
-            batch = ordered[start : start + EMBED_BATCH]
-            matrix = embedder.embed_passages([c.embed_text for c in batch])
+        batches, chunks_of = item.batches, item.chunks_of
+        if item.embedding is not None and self._pool is not None:
+            matrices = self._pool.results(batches, item.embedding)
+        else:
+            if self._pool is None and len(chunks_of) >= self.pool_min_chunks:
+                self._pool = self._start_pool()
+            if self._pool is not None:
+                matrices = self._pool.embed_batches(batches)
+            else:
+                matrices = (embedder.embed_passages(batch) for batch in batches)
+        for batch, matrix in zip(batches, matrices, strict=True):
             if not np.all(np.isfinite(matrix)):
                 raise ValueError("embedder returned non-finite values")
+            rows = [row for row, text in enumerate(batch) for _ in chunks_of[text]]
+            chunks = [chunk for text in batch for chunk in chunks_of[text]]
             vectors.add(
-                [c.chunk_id for c in batch],
-                matrix,
-                [self._vector_metadata(c, item.info, workspace) for c in batch],
+                [c.chunk_id for c in chunks],
+                matrix[rows],
+                [self._vector_metadata(c, item.info, workspace) for c in chunks],
             )
             if on_progress:
-                on_progress(str(item.path), len(batch))
+                on_progress(str(item.path), len(chunks))
         item.info.metadata["names"] = self._names(item)
-        items = [(chunk, *lexical_terms(chunk, item.info)) for chunk in item.chunks]
+        terms = item.terms or [lexical_terms(chunk, item.info) for chunk in item.chunks]
+        items = [(chunk, *pair) for chunk, pair in zip(item.chunks, terms, strict=True)]
         self.index.catalog.replace_document(
             item.info, items, workspace, item.size, item.mtime, name_terms(item.info)
         )

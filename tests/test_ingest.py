@@ -213,3 +213,39 @@ def test_files_are_identified_by_resolved_path(tmp_path, mini_corpus):
         os.chdir(cwd)
     assert result.status == "unchanged"
     assert by_name(assistant)["progetti.csv"].source == source_of(mini_corpus / "progetti.csv")
+
+
+def test_large_documents_embed_in_worker_processes(tmp_path, mini_corpus, monkeypatch):
+    """Worker processes store the vectors this process would, under the same chunk ids,
+    and are gone when the ingestion ends."""
+    import multiprocessing
+
+    import assistant.ingest as ingest_module
+    from assistant.embedders.pool import EmbeddingPool
+
+    pools: list[int] = []
+    embed_batches = EmbeddingPool.embed_batches
+
+    def spy(self, batches):
+        pools.append(self.workers)
+        return embed_batches(self, batches)
+
+    monkeypatch.setattr(EmbeddingPool, "embed_batches", spy)
+    monkeypatch.setattr(ingest_module, "POOL_MIN_CHUNKS", 0)  # the mini corpus is small
+    here = EuroAssist(Settings(data_dir=tmp_path / "here", embed_processes=0))
+    pooled = EuroAssist(Settings(data_dir=tmp_path / "pooled", embed_processes=2))
+    assert {r.status for r in here.ingest([mini_corpus])} == {"added"}
+    assert pools == []
+    assert {r.status for r in pooled.ingest([mini_corpus])} == {"added"}
+    assert pools and set(pools) == {2}
+    assert multiprocessing.active_children() == []
+
+    documents = here.index.catalog.documents()
+    assert len(documents) == 4
+    for info in documents:
+        ids = [c.chunk_id for c in here.index.catalog.document_chunks(info.doc_id)]
+        mine = here.index.vectors.get_vectors(ids)
+        theirs = pooled.index.vectors.get_vectors(ids)
+        assert set(mine) == set(theirs) == set(ids), info.source
+        for chunk_id in ids:
+            assert float(mine[chunk_id] @ theirs[chunk_id]) > 0.999, chunk_id

@@ -8,6 +8,11 @@ import numpy as np
 
 from assistant.lazy_import import require
 
+# Texts per forward pass. On 2 CPU cores (MiniLM, 730 chunks of the real corpus) 8 took
+# 18.5 s against 23.5 s for the library's default of 32, and 34.7 s against 43.3 s on one
+# thread: a small batch's activations stay in cache and pad less.
+ENCODE_BATCH = 8
+
 
 class SentenceTransformerEmbedder:
     def __init__(self, model: str, device: str = "cpu") -> None:
@@ -25,7 +30,7 @@ class SentenceTransformerEmbedder:
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         vectors = self._model.encode(
-            list(texts), batch_size=32, normalize_embeddings=True, convert_to_numpy=True
+            list(texts), batch_size=ENCODE_BATCH, normalize_embeddings=True, convert_to_numpy=True
         )
         return np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
 

