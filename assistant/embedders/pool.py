@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
@@ -30,9 +32,18 @@ def _start_worker(spec: str) -> None:
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[name] = "1"  # before the model's libraries load
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    # A parent killed outright (SIGKILL, out of memory) cannot shut the pool down: a worker
+    # that finds itself orphaned exits instead of holding its model's memory for ever.
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     from assistant.embedders import load_embedder
 
     _worker_embedder = load_embedder(spec)
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
 
 
 def _embed(texts: list[str]) -> np.ndarray:
