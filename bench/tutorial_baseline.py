@@ -373,7 +373,9 @@ CSV rows (default `,` delimiter) and ranks them by dense similarity alone, while
 drops running headers, footers and page numbers, extracts tables, OCRs scans, sniffs CSV
 dialects, chunks along articles, sections and rows within the
 embedder's 256-token window (prefixing title and heading path), and fuses a BM25 ranking
-with the dense one.
+with the dense one. To do that extra work in less time, euroassist parses the next file
+while two single-threaded worker processes embed the current one, in passes of 8 texts of
+similar length (the tutorial: one process, the library's passes of 32).
 
 Command: `python -m bench.tutorial_baseline` (euroassist side:
 `EUROASSIST_EMBEDDER=st:<path> EUROASSIST_DATA_DIR={DATA_MINILM.relative_to(ROOT)} euroassist ingest {CORPUS_REAL}`,
