@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,7 @@ from assistant.structure import parse_structure
 from assistant.text_analysis import ANALYSED_LANGUAGES, analyse, file_name_words, name_variants
 
 EMBED_BATCH = 32
+# Starting the workers costs a model load each: small documents and runs embed here.
 POOL_MIN_CHUNKS = 200
 POOL_MIN_BYTES = 4 * 1024 * 1024
 COVER_CHARS = 1200
@@ -64,11 +66,25 @@ class PreparedDocument:
     cover: str = ""
     # BM25 terms of each chunk (text, context), analysed in the loader thread
     terms: list[tuple[list[str], list[str]]] = field(default_factory=list)
-    # Distinct texts to embed, in batches of similar length, and their chunks
-    batches: list[list[str]] = field(default_factory=list)
-    chunks_of: dict[str, list[Chunk]] = field(default_factory=dict)
-    # The batches already queued on the embedding workers
-    embedding: list[Future[np.ndarray] | None] | None = None
+    # The batches already queued on the embedding workers, when they were running
+    queued: list[Future[np.ndarray] | None] | None = None
+
+    @cached_property
+    def chunks_of(self) -> dict[str, list[Chunk]]:
+        """Each distinct text to embed, shortest first, with its chunks: a text repeated in
+        a document (a table row, a FAQ answer) is embedded once."""
+        chunks_of: dict[str, list[Chunk]] = {}
+        for chunk in sorted(self.chunks, key=lambda c: len(c.embed_text)):
+            chunks_of.setdefault(chunk.embed_text, []).append(chunk)
+        return chunks_of
+
+    @cached_property
+    def batches(self) -> list[list[str]]:
+        """Texts of similar length together: a batch is padded to its longest text, so
+        document order (a table row beside a full article) wasted most of the embedder's
+        work on padding."""
+        texts = list(self.chunks_of)
+        return [texts[i : i + EMBED_BATCH] for i in range(0, len(texts), EMBED_BATCH)]
 
 
 _QUOTED = re.compile(r"[“\"«]([^”\"»]{3,80})[”\"»]")
@@ -104,17 +120,6 @@ def lexical_terms(chunk: Chunk, info: DocumentInfo) -> tuple[list[str], list[str
 def name_terms(info: DocumentInfo) -> list[str]:
     names = str(info.metadata.get("names") or info.title)
     return analyse(f"{names} {name_variants(names)}", _analysis_language(info.language, "it"))
-
-
-def embedding_batches(chunks: list[Chunk]) -> tuple[list[list[str]], dict[str, list[Chunk]]]:
-    """Batches of texts of similar length: a batch is padded to its longest text, so
-    document order (a table row beside a full article) wasted most of the embedder's work
-    on padding. A text repeated in a document (a table row, a FAQ answer) is embedded once."""
-    chunks_of: dict[str, list[Chunk]] = {}
-    for chunk in sorted(chunks, key=lambda c: len(c.embed_text)):
-        chunks_of.setdefault(chunk.embed_text, []).append(chunk)
-    texts = list(chunks_of)
-    return [texts[i : i + EMBED_BATCH] for i in range(0, len(texts), EMBED_BATCH)], chunks_of
 
 
 def _size(path: Path) -> int:
@@ -185,8 +190,6 @@ class Ingestor:
         self._chunker: Chunker | None = None
         self._unfinished = False  # a store failed: the journal stays for the next run
         self._pool: EmbeddingPool | None = None
-        # Starting the workers costs a model load each: small documents embed here.
-        self.pool_min_chunks = POOL_MIN_CHUNKS
 
     @property
     def chunker(self) -> Chunker:
@@ -287,7 +290,7 @@ class Ingestor:
                         item = self._prepare(path, workspace, doc_type, programme, comune, force)
                         pool = self._pool
                         if isinstance(item, PreparedDocument) and pool is not None:
-                            item.embedding = pool.submit(item.batches)
+                            item.queued = pool.submit(item.batches)
                     except LoadError as error:
                         item = FileResult(str(path), "failed", str(error))
                     except Exception as error:  # a parser bug must not stop the batch
@@ -453,7 +456,6 @@ class Ingestor:
             loaded.warnings,
             cover,
             [lexical_terms(chunk, info) for chunk in chunks],
-            *embedding_batches(chunks),
         )
 
     def _vector_metadata(self, chunk: Chunk, info: DocumentInfo, workspace: str) -> dict:
@@ -492,7 +494,7 @@ class Ingestor:
                 return None
         if workers < 1:
             return None
-        return EmbeddingPool(self.settings.embedder, workers, fallback=self.index.embedder)
+        return EmbeddingPool(self.settings.embedder, workers)
 
     def _store(
         self, item: PreparedDocument, workspace: str, on_progress: Callable[[str, int], None] | None
@@ -500,15 +502,15 @@ class Ingestor:
         embedder = self.index.embedder
         vectors = self.index.vectors
         batches, chunks_of = item.batches, item.chunks_of
-        if item.embedding is not None and self._pool is not None:
-            matrices = self._pool.results(batches, item.embedding)
-        else:
-            if self._pool is None and len(chunks_of) >= self.pool_min_chunks:
-                self._pool = self._start_pool()
-            if self._pool is not None:
-                matrices = self._pool.embed_batches(batches)
+        if self._pool is None and len(chunks_of) >= POOL_MIN_CHUNKS:
+            self._pool = self._start_pool()
+        if self._pool is not None:
+            if item.queued is not None:  # queued by the loader thread as soon as parsed
+                matrices = self._pool.results(batches, item.queued)
             else:
-                matrices = (embedder.embed_passages(batch) for batch in batches)
+                matrices = self._pool.embed_batches(batches)
+        else:
+            matrices = (embedder.embed_passages(batch) for batch in batches)
         for batch, matrix in zip(batches, matrices, strict=True):
             if not np.all(np.isfinite(matrix)):
                 raise ValueError("embedder returned non-finite values")
@@ -522,8 +524,7 @@ class Ingestor:
             if on_progress:
                 on_progress(str(item.path), len(chunks))
         item.info.metadata["names"] = self._names(item)
-        terms = item.terms or [lexical_terms(chunk, item.info) for chunk in item.chunks]
-        items = [(chunk, *pair) for chunk, pair in zip(item.chunks, terms, strict=True)]
+        items = [(chunk, *pair) for chunk, pair in zip(item.chunks, item.terms, strict=True)]
         self.index.catalog.replace_document(
             item.info, items, workspace, item.size, item.mtime, name_terms(item.info)
         )

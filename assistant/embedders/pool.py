@@ -12,14 +12,14 @@ import os
 import signal
 import threading
 import time
-from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
 import numpy as np
 
+from assistant.embedders import load_embedder
 from assistant.embedders.base import Embedder
 
 _worker_embedder: Embedder | None = None
@@ -35,8 +35,6 @@ def _start_worker(spec: str) -> None:
     # A parent killed outright (SIGKILL, out of memory) cannot shut the pool down: a worker
     # that finds itself orphaned exits instead of holding its model's memory for ever.
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
-    from assistant.embedders import load_embedder
-
     _worker_embedder = load_embedder(spec)
 
 
@@ -53,34 +51,17 @@ def _embed(texts: list[str]) -> np.ndarray:
 
 class EmbeddingPool:
     """Embeds batches in order across `workers` processes; a worker that dies (killed, out
-    of memory) hands the rest of the work to `fallback`, in this process."""
+    of memory) hands the rest of the work to this process."""
 
-    def __init__(self, spec: str, workers: int, fallback: Embedder) -> None:
+    def __init__(self, spec: str, workers: int) -> None:
+        self.spec = spec
         self.workers = workers
-        self.fallback = fallback
         self._executor: ProcessPoolExecutor | None = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=get_context("spawn"),  # no fork of a process holding Chroma's threads
             initializer=_start_worker,
             initargs=(spec,),
         )
-
-    def embed_batches(self, batches: Iterable[Sequence[str]]) -> Iterator[np.ndarray]:
-        """One matrix per batch, in the batches' order; two batches per worker in flight so
-        a worker never waits while the caller stores the previous result."""
-        pending: deque[tuple[list[str], Future[np.ndarray] | None]] = deque()
-        source = iter(batches)
-        while True:
-            while len(pending) < 2 * self.workers:
-                batch = next(source, None)
-                if batch is None:
-                    break
-                texts = list(batch)
-                pending.append((texts, self._submit(texts)))
-            if not pending:
-                return
-            texts, future = pending.popleft()
-            yield self._result(texts, future)
 
     def submit(self, batches: Sequence[Sequence[str]]) -> list[Future[np.ndarray] | None]:
         """Queue every batch now (a document as soon as it is parsed, while the one before
@@ -90,15 +71,21 @@ class EmbeddingPool:
     def results(
         self, batches: Sequence[Sequence[str]], futures: Sequence[Future[np.ndarray] | None]
     ) -> Iterator[np.ndarray]:
+        """One matrix per batch, in the batches' order."""
         for batch, future in zip(batches, futures, strict=True):
             yield self._result(list(batch), future)
+
+    def embed_batches(self, batches: Sequence[Sequence[str]]) -> Iterator[np.ndarray]:
+        return self.results(batches, self.submit(batches))
 
     def _submit(self, texts: list[str]) -> Future[np.ndarray] | None:
         if self._executor is None:
             return None
         try:
             return self._executor.submit(_embed, texts)
-        except (BrokenProcessPool, RuntimeError):
+        except (BrokenProcessPool, RuntimeError, OSError):
+            # OSError: the executor replacing a worker that just died, before it knows the
+            # pool is broken ("handle is closed").
             self._give_up()
             return None
 
@@ -108,7 +95,8 @@ class EmbeddingPool:
                 return future.result()
             except (BrokenProcessPool, CancelledError):  # cancelled: the pool gave up before
                 self._give_up()
-        return self.fallback.embed_passages(texts)
+        # The same cached model the ingesting process already holds for counting tokens.
+        return load_embedder(self.spec).embed_passages(texts)
 
     def _give_up(self) -> None:
         if self._executor is not None:
