@@ -100,6 +100,14 @@ class Settings(BaseSettings):
     answer_max_tokens: int = 400
     answer_passages: int = 4
     llm_temperature: float = 0.1
+    answer_prompt: Literal["auto", "best-last", "best-first"] = Field(
+        default="auto",
+        description="How passages reach the model. best-last: worst to best, the best next to "
+        "the question (prompts/answer_user.md; the 1.5B model cites far better so); "
+        "best-first: best first, the question before and after them "
+        "(prompts/answer_user_best_first.md; the only layout the 0.5B model answers well). "
+        "auto: best-first for llm_model=small, else best-last.",
+    )
     openai_base_url: str | None = Field(
         default=None, description="e.g. http://localhost:8000/v1 (vLLM, llama.cpp server, Ollama)"
     )

@@ -3,7 +3,14 @@ citation checks, not-found and fallback paths. (The real models are in test_llm_
 
 from __future__ import annotations
 
-from assistant.answers.grounded import NOT_FOUND_MARK, GroundedAnswerer, Turn
+import re
+
+from assistant.answers.grounded import (
+    NOT_FOUND_MARK,
+    GroundedAnswerer,
+    Turn,
+    best_passage_last,
+)
 from assistant.llm import ChatMessage, LlmUnavailable
 from assistant.llm_tokens import count_llm_tokens
 
@@ -57,6 +64,29 @@ def test_prompt_holds_numbered_passages_and_the_language(indexed):
     assert answer.cited == [1] and answer.found
     assert answer.provider == "scripted" and answer.ttft_s is not None
     assert [e.kind for e in events][-1] == "final"
+
+
+def test_prompt_layout_follows_the_model(indexed):
+    """The best passage next to the question for the 1.5B model and servers; best first,
+    the question before and after the passages, for the 0.5B model."""
+    question = "Per quanti anni va garantita la stabilità delle operazioni?"
+    layouts = {}
+    for style in ("best-last", "best-first"):
+        chat = ScriptedChat(["Cinque anni [1]."])
+        settings = indexed.settings.model_copy(update={"answer_prompt": style})
+        GroundedAnswerer(indexed.default_retriever, indexed.index.embedder, chat, settings).answer(
+            question
+        )
+        user = chat.calls[0][1].content
+        numbers = [int(n) for n in re.findall(r"^Passage \[(\d+)\]", user, re.MULTILINE)]
+        layouts[style] = (numbers, user.count(f"Question: {question}"))
+    numbers, questions = layouts["best-last"]
+    assert len(numbers) >= 2 and numbers == sorted(numbers, reverse=True) and questions == 1
+    numbers, questions = layouts["best-first"]
+    assert numbers == sorted(numbers) and questions == 1
+    auto = indexed.settings.model_copy(update={"answer_prompt": "auto", "llm_model": "small"})
+    assert not best_passage_last(auto)
+    assert best_passage_last(auto.model_copy(update={"llm_model": "default"}))
 
 
 def test_passages_are_packed_within_the_context_window(indexed):

@@ -90,6 +90,7 @@ def with_llm(folders, llama_server) -> EuroAssist:
         llm_temperature=0.0,
         answer_max_tokens=200,
         llm_timeout_s=600,  # the CPU may be shared: slow is not unavailable here
+        answer_prompt="best-first",  # the server's model is the 0.5B
     )
     assert assistant.chat_model is not None and assistant.chat_model.provider == "openai"
     return assistant
@@ -159,6 +160,8 @@ def test_passages_reach_the_model_as_data_without_their_markers(extractive):
     text = format_passages(passages)
     # the only square-bracket markers are the headers' passage numbers
     assert re.findall(r"\[[^\]]*\]", text) == [f"[{p.number}]" for p in passages]
+    best_last = format_passages(passages, best_last=True)
+    assert re.findall(r"\[[^\]]*\]", best_last) == [f"[{p.number}]" for p in reversed(passages)]
     assert "(3)" in text and "(12)" in text  # the document's own markers, made harmless
     # a document cannot close its passage and speak as the prompt
     assert text.count('"""') == 2 * len(passages)

@@ -47,9 +47,8 @@ def test_llamacpp_provider_in_process(small_model):
 
 def test_grounded_answer_through_the_server_is_cited_and_in_italian(indexed, llama_server):
     chat = openai_chat(llama_server, ALIAS, None, 4096, 300)
-    answerer = GroundedAnswerer(
-        indexed.default_retriever, indexed.index.embedder, chat, indexed.settings
-    )
+    settings = indexed.settings.model_copy(update={"answer_prompt": "best-first"})  # the 0.5B
+    answerer = GroundedAnswerer(indexed.default_retriever, indexed.index.embedder, chat, settings)
     events = list(
         answerer.stream(
             "Entro quanti anni dal pagamento finale va restituito il contributo se l'operazione cambia natura?"
@@ -76,6 +75,7 @@ def test_web_chat_answers_with_the_llm(tmp_path, llama_server):
         openai_base_url=llama_server,
         openai_model=ALIAS,
         models_dir=tmp_path / "no-local-models",
+        answer_prompt="best-first",  # the server's model is the 0.5B
     )
     assert resolve_provider(settings) == "openai"
     assistant = EuroAssist(settings)

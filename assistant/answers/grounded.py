@@ -46,7 +46,12 @@ MESSAGES = {
     },
 }
 PROMPT_MARGIN = 96  # tokens for chat-template overhead
-RANK_PRIOR = 0.01  # per rank step, in cosine units, when choosing the passage a sentence cites
+# Per rank step, in cosine units, when choosing the passage a sentence cites. A sentence is
+# closer to a passage in its own language: an Italian or English sentence drawn from a French
+# article scored 0.02-0.04 below an English passage that merely resembles it. 0.01 let those
+# win; 0.02 keeps the better-ranked passage (1.5B model, dev questions: 50% -> 62% of
+# citations valid, each changed citation checked by hand).
+RANK_PRIOR = 0.02
 _MARKER_NUMBERS = re.compile(r"\[[^\[\]\d]{0,12}(\d+(?:\s*[,;–-]\s*\d+)*)\]")
 
 
@@ -106,15 +111,25 @@ def quoted(text: str) -> str:
     return _FENCE.sub('"', neutralise_markers(text))
 
 
-def format_passages(passages: list[Passage]) -> str:
+def format_passages(passages: list[Passage], best_last: bool = False) -> str:
     """Passages as the model reads them: a numbered header, then the document's text between
     triple quotes (the system prompt says it is data, not instructions). XML-like tags,
     or a longer warning in the prompt, made the 0.5B model copy passages or answer with
-    bare numbers."""
+    bare numbers. `best_last` puts the best passage next to the question: the 1.5B model
+    draws on what it read last (dev questions: 50% of citations valid with the best
+    passage last, 38% with it first); the 0.5B model then answers with bare markers."""
+    ordered = sorted(passages, key=lambda p: -p.number) if best_last else passages
     return "\n\n".join(
         f'Passage [{p.number}] — {quoted(p.hit.citation())}:\n"""\n{quoted(p.hit.text.strip())}\n"""'
-        for p in passages
+        for p in ordered
     )
+
+
+def best_passage_last(settings) -> bool:
+    """The prompt layout for this model (Settings.answer_prompt)."""
+    if settings.answer_prompt == "auto":
+        return not (settings.llm_model == "small" and settings.llm_model_path is None)
+    return settings.answer_prompt == "best-last"
 
 
 class GroundedAnswerer:
@@ -124,7 +139,13 @@ class GroundedAnswerer:
         self.chat = chat
         self.settings = settings
         self.system = prompt("answer_system", "language_name", "not_found")
-        self.user = prompt("answer_user", "passages", "question", "language_name")
+        self.best_last = best_passage_last(settings)
+        self.user = prompt(
+            "answer_user" if self.best_last else "answer_user_best_first",
+            "passages",
+            "question",
+            "language_name",
+        )
         self.condense = prompt("condense_question", "history", "question", "language_name")
 
     # -- public ----------------------------------------------------------------------
@@ -310,7 +331,7 @@ class GroundedAnswerer:
             ChatMessage(
                 "user",
                 self.user.render(
-                    passages=format_passages(passages),
+                    passages=format_passages(passages, self.best_last),
                     question=question,
                     language_name=LANGUAGE_NAMES[language],
                 ),
