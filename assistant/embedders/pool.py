@@ -83,9 +83,10 @@ class EmbeddingPool:
             return None
         try:
             return self._executor.submit(_embed, texts)
-        except (BrokenProcessPool, RuntimeError, OSError):
-            # OSError: the executor replacing a worker that just died, before it knows the
-            # pool is broken ("handle is closed").
+        except (BrokenProcessPool, RuntimeError, OSError, ValueError):
+            # OSError ("handle is closed") or ValueError ("bad value(s) in fds_to_keep"):
+            # the executor spawning a replacement for a worker that just died, with that
+            # worker's pipe already closed, before it knows the pool is broken.
             self._give_up()
             return None
 
