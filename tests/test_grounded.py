@@ -10,6 +10,7 @@ from assistant.answers.grounded import (
     GroundedAnswerer,
     Turn,
     best_passage_last,
+    repeats_itself,
 )
 from assistant.llm import ChatMessage, LlmUnavailable
 from assistant.llm_tokens import count_llm_tokens
@@ -87,6 +88,21 @@ def test_prompt_layout_follows_the_model(indexed):
     auto = indexed.settings.model_copy(update={"answer_prompt": "auto", "llm_model": "small"})
     assert not best_passage_last(auto)
     assert best_passage_last(auto.model_copy(update={"llm_model": "default"}))
+
+
+def test_a_looping_model_is_stopped_at_its_first_repeated_sentence(indexed):
+    a_sentence = "Il periodo di stabilità è di cinque anni dal pagamento finale [1]. "
+    b_sentence = "La stabilità vale anche per le infrastrutture comunali [1]. "
+    chat = ScriptedChat([a_sentence + (b_sentence + a_sentence) * 20])
+    events, tokens, answer = collect(
+        answerer(indexed, chat), "Per quanti anni va garantita la stabilità delle operazioni?"
+    )
+    assert tokens.count("cinque anni") == 2 and tokens.count("infrastrutture") == 1
+    assert answer.found and answer.cited == [1]
+    assert not repeats_itself("Uno due tre quattro cinque sei. Sette otto nove dieci undici.")
+    assert repeats_itself(
+        "Uno due tre quattro cinque sei [1]. Altro. Uno due tre quattro cinque sei [2]. E"
+    )
 
 
 def test_passages_are_packed_within_the_context_window(indexed):
