@@ -22,9 +22,10 @@ def llamacpp_chat(
         n_ctx=context_window,
         n_threads=threads or os.cpu_count() or 2,
         n_batch=256,
-        # LangChain's default 1.1 penalises what a grounded answer must repeat: the
-        # passages' words and figures, and the `[n]` markers the prompt ends with (the
-        # 1.5B model wrote ':::' where a marker belonged).
+        # A grounded answer repeats the passages' words and figures: no penalty for that
+        # (LangChain's default is 1.1). Dev questions, 1.5B model: 61% of citations valid
+        # with 1.0 and with 1.1; the loop 1.0 allows is stopped by the answerer
+        # (grounded.repeats_itself).
         repeat_penalty=1.0,
         verbose=False,
         streaming=True,
