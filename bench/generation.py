@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from assistant.core import EuroAssist
-from assistant.evaluation import covers, load_questions, same_source
+from assistant.evaluation import covers, evaluate, load_questions, same_source
 from assistant.llm.models import MODELS, installed_path
 from assistant.settings import Settings
 from bench.common import DEV_QUESTIONS, ROOT, machine, require_shared, write_section
@@ -140,11 +140,7 @@ def best_passage_holds_evidence(questions) -> int:
     """Questions whose best retrieved passage covers the gold evidence: an answer citing only
     its best passage would have this share of valid citations, whatever the model."""
     retriever = EuroAssist(Settings(data_dir=DATA, llm_provider="extractive")).default_retriever
-    return sum(
-        bool(hits) and same_source(hits[0].source, q.source) and covers(hits[0].text, q.evidence)
-        for q in questions
-        for hits in [retriever.retrieve(q.question, 1)]
-    )
+    return sum(r.first_hit_rank == 1 for r in evaluate(questions, retriever.retrieve, k=1).results)
 
 
 def fmt(value, pattern: str) -> str:

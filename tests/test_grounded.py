@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 
+from assistant.answers.citations import CitationStream
 from assistant.answers.grounded import (
     NOT_FOUND_MARK,
     GroundedAnswerer,
     Turn,
     best_passage_last,
-    repeats_itself,
 )
 from assistant.llm import ChatMessage, LlmUnavailable
 from assistant.llm_tokens import count_llm_tokens
@@ -99,10 +99,17 @@ def test_a_looping_model_is_stopped_at_its_first_repeated_sentence(indexed):
     )
     assert tokens.count("cinque anni") == 2 and tokens.count("infrastrutture") == 1
     assert answer.found and answer.cited == [1]
-    assert not repeats_itself("Uno due tre quattro cinque sei. Sette otto nove dieci undici.")
-    assert repeats_itself(
+    assert not wrote_twice("Uno due tre quattro cinque sei. Sette otto nove dieci undici.")
+    assert wrote_twice(
         "Uno due tre quattro cinque sei [1]. Altro. Uno due tre quattro cinque sei [2]. E"
     )
+
+
+def wrote_twice(text: str) -> bool:
+    stream = CitationStream(passages=2)
+    list(stream.feed(text))
+    list(stream.close())
+    return stream.repeated
 
 
 def test_passages_are_packed_within_the_context_window(indexed):

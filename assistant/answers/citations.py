@@ -42,6 +42,10 @@ class CitationStream:
         self.cited: list[int] = []
         self.sentences = 0
         self.sentences_cited = 0
+        self.written: set[str] = set()  # finished sentences, normalised
+        # The model wrote a sentence it had already written: small models at low temperature
+        # loop (the 1.5B model repeated two sentences up to its 400-token limit).
+        self.repeated = False
 
     # -- public ----------------------------------------------------------------------
     def feed(self, piece: str) -> Iterator[str]:
@@ -158,6 +162,9 @@ class CitationStream:
         if len(text) >= self.min_sentence:
             self.sentences += 1
             self.sentences_cited += bool(numbers)
+            written = " ".join(text.split()).casefold()
+            self.repeated = self.repeated or written in self.written
+            self.written.add(written)
         if punctuation:
             yield punctuation
         self.sentence = ""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
-from assistant.answers.citations import CitationStream, neutralise_markers, strip_markers
+from assistant.answers.citations import CitationStream, neutralise_markers
 from assistant.answers.extractive import ExtractiveAnswer, Passage, build_extractive_answer
 from assistant.language import detect_language
 from assistant.llm import ChatMessage, ChatModel, LlmUnavailable
@@ -356,7 +356,7 @@ class GroundedAnswerer:
             for out in citations.feed(piece):
                 shown.append(out)
                 yield AnswerEvent("token", out)
-            if repeats_itself("".join(pieces)):
+            if citations.repeated:
                 break  # a loop: the rest would only repeat it (closing the stream stops it)
         raw = "".join(pieces)
         if not raw.strip():
@@ -437,17 +437,6 @@ class GroundedAnswerer:
             ]
 
         return score
-
-
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+")
-
-
-def repeats_itself(text: str, min_chars: int = 25) -> bool:
-    """The model wrote a sentence it had already written: small models at low temperature
-    fall into loops (the 1.5B model repeated two sentences up to its 400-token limit)."""
-    parts = [" ".join(strip_markers(p).split()).casefold() for p in _SENTENCE_BREAK.split(text)]
-    finished = [p for p in parts[:-1] if len(p) >= min_chars]  # the last may go on
-    return len(finished) != len(set(finished))
 
 
 def cites_nothing_that_exists(raw: str, passages: int) -> bool:

@@ -62,6 +62,7 @@ class EmbeddingPool:
             initializer=_start_worker,
             initargs=(spec,),
         )
+        self._abandoned: ProcessPoolExecutor | None = None  # given up on, not yet joined
 
     def submit(self, batches: Sequence[Sequence[str]]) -> list[Future[np.ndarray] | None]:
         """Queue every batch now (a document as soon as it is parsed, while the one before
@@ -101,17 +102,20 @@ class EmbeddingPool:
 
     def _give_up(self) -> None:
         if self._executor is not None:
+            # No waiting here: this process embeds the rest at once. `close` waits for the
+            # workers left (a replacement the executor spawned may still be loading).
             self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+            self._abandoned, self._executor = self._executor, None
 
     @property
     def alive(self) -> bool:
         return self._executor is not None
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        for executor in (self._executor, self._abandoned):
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
+        self._executor = self._abandoned = None
 
     def __enter__(self) -> EmbeddingPool:
         return self
