@@ -85,6 +85,7 @@ class Hit(BaseModel):
     section: str = ""
     section_title: str = ""
     page: int | None = None
+    page_end: int | None = None
     page_label: str | None = None
     language: str = "und"
     score: float = 0.0
@@ -102,6 +103,8 @@ class Hit(BaseModel):
             label = f"p. {self.page}"
             if self.page_label and self.page_label != str(self.page):
                 label += f" [{self.page_label}]"
+            if self.page_end is not None and self.page_end > self.page:
+                label = f"pp. {self.page}-{self.page_end}"
             parts.append(label)
         return f"{', '.join(parts)} ({PurePath(self.source).name})"
 

@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     llm_timeout_s: float = 120.0
     answer_max_tokens: int = 400
     answer_passages: int = 4
+    answer_context_tokens: int = Field(
+        default=640,
+        description="The best passage is joined with the chunks after and before it in the same "
+        "article or section (the next one first) up to this many tokens; 0 keeps it as retrieved.",
+    )
     llm_temperature: float = 0.1
     answer_prompt: Literal["auto", "best-last", "best-first"] = Field(
         default="auto",

@@ -16,6 +16,7 @@ from assistant.language import detect_language
 from assistant.llm import ChatMessage, ChatModel, LlmUnavailable
 from assistant.llm_tokens import count_llm_tokens, truncate_to_tokens
 from assistant.prompts import prompt
+from assistant.retrieval.context import SPARE_HITS, widen_best_hit
 from assistant.retrieval.hybrid import DENSE_UNAVAILABLE
 from assistant.schema import Hit, SearchFilters
 
@@ -167,7 +168,14 @@ class GroundedAnswerer:
         standalone = self.standalone_question(question, history or [], language)
         if standalone != question:
             yield AnswerEvent("status", standalone, data={"rewritten": standalone})
-        hits = self.retriever.retrieve(standalone, self.settings.answer_passages, filters)
+        wanted = self.settings.answer_passages
+        hits = widen_best_hit(
+            self.retriever.retrieve(standalone, wanted + SPARE_HITS, filters),
+            self.retriever.index.catalog,
+            self.settings.answer_context_tokens,
+            count_llm_tokens,
+            wanted,
+        )
         events = self._answer(question, standalone, language, hits, started)
         if not any(h.scores.get(DENSE_UNAVAILABLE) for h in hits):
             yield from events

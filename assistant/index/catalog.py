@@ -543,6 +543,26 @@ class Catalog:
             ).all()
         return [r[0] for r in rows]
 
+    def chunks_around(self, chunk_id: str, span: int = 1) -> list[dict]:
+        """The chunk and the `span` chunks before and after it in its document, in reading
+        order, with the document's title (the rows `chunks_by_id` gives)."""
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                select(chunks.c.doc_id, chunks.c.ordinal).where(chunks.c.chunk_id == chunk_id)
+            ).first()
+            if found is None:
+                return []
+            rows = connection.execute(
+                select(chunks, documents.c.title)
+                .join(documents, documents.c.doc_id == chunks.c.doc_id)
+                .where(
+                    chunks.c.doc_id == found.doc_id,
+                    chunks.c.ordinal.between(found.ordinal - span, found.ordinal + span),
+                )
+                .order_by(chunks.c.ordinal)
+            )
+            return [dict(r) for r in rows.mappings()]
+
     def refresh_if_changed(self) -> bool:
         """Drop cached statistics when another process changed the index."""
         with self.engine.connect() as connection:

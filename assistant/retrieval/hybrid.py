@@ -373,6 +373,7 @@ class HybridRetriever:
             section=row["section"],
             section_title=row["section_title"],
             page=row["page"],
+            page_end=row["page_end"],
             page_label=row["page_label"],
             language=row["language"],
             score=score,
