@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 from assistant.answers.citations import CitationStream
+from assistant.answers.extractive import Passage
 from assistant.answers.grounded import (
     NOT_FOUND_MARK,
     GroundedAnswerer,
@@ -197,3 +200,35 @@ def test_without_a_model_the_answer_is_extractive(indexed):
         answerer(indexed, None), "Per quanti anni va garantita la stabilità delle operazioni?"
     )
     assert answer.provider == "extractive" and answer.cited and "[" in tokens
+
+
+class FlatEmbedder:
+    """Every text at the same point: similarity cannot tell passages apart."""
+
+    def embed_passages(self, texts):
+        return np.ones((len(texts), 4)) / 2
+
+    def embed_queries(self, texts):
+        return np.ones((len(texts), 4)) / 2
+
+
+def test_citation_goes_to_the_passage_holding_the_sentences_words(indexed):
+    """A small model copies the wording of the passage it draws on; one embedding of a long
+    passage can hide that, and then the better-ranked passage would take the citation."""
+    hits = indexed.default_retriever.retrieve("bénéficiaire obligations visibilité", 2)
+    first = hits[0].model_copy(update={"text": "Les bénéficiaires mentionnent le soutien."})
+    second = hits[0].model_copy(
+        update={
+            "chunk_id": "other",
+            "text": "Beneficiaries shall keep the supporting documents for five years after "
+            "the final payment, including invoices and contracts.",
+        }
+    )
+    passages = [Passage(number=1, hit=first), Passage(number=2, hit=second)]
+    scorer = GroundedAnswerer(None, FlatEmbedder(), None, indexed.settings).support_scorer(passages)
+    stream = CitationStream(2, scorer)
+    text = "".join(
+        stream.feed("Supporting documents are kept for five years after the final payment.")
+    )
+    text += "".join(stream.close())
+    assert stream.cited == [2], text

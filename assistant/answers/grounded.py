@@ -19,6 +19,7 @@ from assistant.prompts import prompt
 from assistant.retrieval.context import SPARE_HITS, widen_best_hit
 from assistant.retrieval.hybrid import DENSE_UNAVAILABLE
 from assistant.schema import Hit, SearchFilters
+from assistant.text_analysis import fold, is_stopword, words
 
 NOT_FOUND_MARK = "NESSUNA_RISPOSTA"
 LANGUAGE_NAMES = {"it": "Italian", "en": "English", "fr": "French"}
@@ -53,6 +54,13 @@ PROMPT_MARGIN = 96  # tokens for chat-template overhead
 # win; 0.02 keeps the better-ranked passage (1.5B model, dev questions: 50% -> 62% of
 # citations valid, each changed citation checked by hand).
 RANK_PRIOR = 0.02
+# Per share of a sentence's content words found in a passage. A small model copies the
+# wording of the passage it draws on, and one embedding of a long passage hides that: a
+# sentence copied from passage 2 scored closer to passage 1. Replayed on three runs' raw
+# answers (1.5B model, dev questions): 0.05-0.2 all help (65% -> 78%, 61% -> 67%, 58% ->
+# 59% of citations valid); 0.4 starts to move right citations away.
+LEXICAL_SUPPORT = 0.1
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)?")
 _MARKER_NUMBERS = re.compile(r"\[[^\[\]\d]{0,12}(\d+(?:\s*[,;–-]\s*\d+)*)\]")
 
 
@@ -428,23 +436,34 @@ class GroundedAnswerer:
         )
 
     def support_scorer(self, passages: list[Passage]):
-        """How well each passage supports a sentence of the answer: embedding similarity,
-        plus a little for each figure they share."""
+        """How well each passage supports a sentence of the answer: embedding similarity, the
+        share of the sentence's content words the passage holds, and a little for each figure
+        they share."""
         if self.embedder is None or not passages:
             return None
         vectors = self.embedder.embed_passages([p.hit.text[:2000] for p in passages])
-        figures = [set(re.findall(r"\d+(?:[.,]\d+)?", p.hit.text)) for p in passages]
+        figures = [set(_FIGURE.findall(p.hit.text)) for p in passages]
+        vocabularies = [content_words(p.hit.text) for p in passages]
 
         def score(sentence: str) -> list[float]:
             similarity = vectors @ self.embedder.embed_queries([sentence])[0]
-            numbers = set(re.findall(r"\d+(?:[.,]\d+)?", sentence))
+            numbers = set(_FIGURE.findall(sentence))
+            wording = content_words(sentence)
             # When similarity hardly tells passages apart, the retriever's order decides.
             return [
-                float(s) + 0.03 * bool(numbers & f) + RANK_PRIOR * (len(passages) - i)
-                for i, (s, f) in enumerate(zip(similarity, figures, strict=True))
+                float(s)
+                + LEXICAL_SUPPORT * len(wording & v) / max(1, len(wording))
+                + 0.03 * bool(numbers & f)
+                + RANK_PRIOR * (len(passages) - i)
+                for i, (s, f, v) in enumerate(zip(similarity, figures, vocabularies, strict=True))
             ]
 
         return score
+
+
+def content_words(text: str) -> set[str]:
+    """Folded words that are not stopwords, in any of the corpus languages."""
+    return {fold(w) for w in words(text) if not is_stopword(w)}
 
 
 def cites_nothing_that_exists(raw: str, passages: int) -> bool:
