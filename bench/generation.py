@@ -201,8 +201,8 @@ for the 1.5B model in both rows; best first for the 0.5B model (`llamacpp-small`
 The best passage is joined with the chunks after and before it in the same article or section
 (`EUROASSIST_ANSWER_CONTEXT_TOKENS`, {Settings().answer_context_tokens} tokens). A passage
 supports a sentence by embedding similarity plus the share of the sentence's content words it
-holds. Bound: for {first_valid} of the {len(questions)} questions the best passage, so
-widened, covers the gold evidence, so an answer that cited only its best passage would score
+holds. Bound: for {first_valid} of the {len(questions)} questions the widened best passage
+covers the gold evidence, so an answer that cited only its best passage would score
 {first_valid / len(questions):.0%}; above that needs a better first passage, not a better
 citation step.
 
