@@ -232,3 +232,37 @@ def test_citation_goes_to_the_passage_holding_the_sentences_words(indexed):
     )
     text += "".join(stream.close())
     assert stream.cited == [2], text
+
+
+def test_passages_are_embedded_after_the_model_starts(indexed):
+    """Scoring citations needs the passages' embeddings; computing them before the model's
+    first token would delay every answer (about a second on 2 cores)."""
+
+    class CountingEmbedder:
+        def __init__(self, inner):
+            self.inner, self.passage_calls = inner, 0
+
+        def embed_passages(self, texts):
+            self.passage_calls += 1
+            return self.inner.embed_passages(texts)
+
+        def embed_queries(self, texts):
+            return self.inner.embed_queries(texts)
+
+    embedder = CountingEmbedder(indexed.index.embedder)
+    calls_at_start: list[int] = []
+
+    class WatchingChat(ScriptedChat):
+        def stream(self, messages, max_tokens, temperature):
+            calls_at_start.append(embedder.passage_calls)
+            yield from super().stream(messages, max_tokens, temperature)
+
+    chat = WatchingChat(
+        ["Cinque anni dal pagamento finale. Lo stabilisce l'articolo 65 del regolamento."]
+    )
+    answer = GroundedAnswerer(indexed.default_retriever, embedder, chat, indexed.settings).answer(
+        "Per quanti anni va garantita la stabilità delle operazioni?"
+    )
+    assert calls_at_start == [0]
+    assert embedder.passage_calls == 1  # once for all the sentences
+    assert answer.sentences == 2 and answer.sentences_cited >= 1

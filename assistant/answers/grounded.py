@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from pydantic import BaseModel, Field
 
@@ -439,14 +440,20 @@ class GroundedAnswerer:
         """How well each passage supports a sentence of the answer: embedding similarity, the
         share of the sentence's content words the passage holds, and a little for each figure
         they share."""
-        if self.embedder is None or not passages:
+        embedder = self.embedder
+        if embedder is None or not passages:
             return None
-        vectors = self.embedder.embed_passages([p.hit.text[:2000] for p in passages])
         figures = [set(_FIGURE.findall(p.hit.text)) for p in passages]
         vocabularies = [content_words(p.hit.text) for p in passages]
 
+        @lru_cache(maxsize=1)
+        def vectors():
+            # at the first finished sentence, not before the model starts: embedding the
+            # passages took about a second of the time to the first token
+            return embedder.embed_passages([p.hit.text[:2000] for p in passages])
+
         def score(sentence: str) -> list[float]:
-            similarity = vectors @ self.embedder.embed_queries([sentence])[0]
+            similarity = vectors() @ embedder.embed_queries([sentence])[0]
             numbers = set(_FIGURE.findall(sentence))
             wording = content_words(sentence)
             # When similarity hardly tells passages apart, the retriever's order decides.
