@@ -11,6 +11,7 @@ RUNS = [
     ["bench.tutorial_baseline"],
     ["bench.scale"],
     ["bench.generation"],
+    ["bench.off_topic"],
     ["bench.web_load"],
     ["bench.web_load", "--mixed"],
     ["bench.eligibility"],
