@@ -7,6 +7,7 @@ All models ship inside installed packages; nothing is downloaded.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 
 # A local path needs no hub, and the test must never try one. Set before
@@ -287,6 +288,7 @@ def test_a_killed_worker_hands_the_rest_to_this_process():
             process.kill()
         rest = list(pool.embed_batches(batches[1:]))
         assert not pool.alive
+    assert multiprocessing.active_children() == []  # replacements the executor spawned too
     np.testing.assert_allclose(
         np.vstack([*first, *rest]), embedder.embed_passages(texts), atol=1e-4
     )
