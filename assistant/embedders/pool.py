@@ -25,7 +25,7 @@ from assistant.embedders.base import Embedder
 _worker_embedder: Embedder | None = None
 
 
-def _start_worker(spec: str) -> None:
+def _start_worker(spec: str, parent: int) -> None:
     global _worker_embedder
     # Ctrl-C reaches the whole process group: the parent decides, the workers just stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -34,7 +34,10 @@ def _start_worker(spec: str) -> None:
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
     # A parent killed outright (SIGKILL, out of memory) cannot shut the pool down: a worker
     # that finds itself orphaned exits instead of holding its model's memory for ever.
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    # `parent` comes from the parent itself: for a parent killed while this worker was still
+    # importing, os.getppid() already names the reaper, and the worker would never exit (the
+    # likely cause of 3 failures of the orphan test in 24 runs).
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     _worker_embedder = load_embedder(spec)
 
 
@@ -60,7 +63,7 @@ class EmbeddingPool:
             max_workers=workers,
             mp_context=get_context("spawn"),  # no fork of a process holding Chroma's threads
             initializer=_start_worker,
-            initargs=(spec,),
+            initargs=(spec, os.getpid()),
         )
         # Of an executor given up on: its manager thread and its workers, not yet joined.
         self._abandoned: tuple[threading.Thread | None, dict] | None = None
