@@ -99,12 +99,12 @@ class Hit(BaseModel):
         parts = [self.title]
         if self.section:
             parts.append(self.section)
-        if self.page is not None:
+        if self.page is not None and self.page_end is not None and self.page_end > self.page:
+            parts.append(f"pp. {self.page}-{self.page_end}")
+        elif self.page is not None:
             label = f"p. {self.page}"
             if self.page_label and self.page_label != str(self.page):
                 label += f" [{self.page_label}]"
-            if self.page_end is not None and self.page_end > self.page:
-                label = f"pp. {self.page}-{self.page_end}"
             parts.append(label)
         return f"{', '.join(parts)} ({PurePath(self.source).name})"
 

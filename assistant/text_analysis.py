@@ -107,6 +107,11 @@ def is_stopword(word: str) -> bool:
     return fold(word) in _ALL_STOPWORDS or word.casefold() in _ALL_STOPWORDS
 
 
+def content_words(text: str) -> set[str]:
+    """Folded words that are not stopwords, in any of the corpus languages."""
+    return {fold(w) for w in words(text) if not is_stopword(w)}
+
+
 def analyse(text: str, language: str) -> list[str]:
     """Index terms of a text in a known language."""
     return [stem(w, language) for w in words(dehyphenate(text)) if not is_stopword(w)]

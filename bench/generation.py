@@ -24,8 +24,6 @@ import httpx
 from assistant.core import EuroAssist
 from assistant.evaluation import covers, evaluate, load_questions, same_source
 from assistant.llm.models import MODELS, installed_path
-from assistant.llm_tokens import count_llm_tokens
-from assistant.retrieval.context import SPARE_HITS, widen_best_hit
 from assistant.settings import Settings
 from bench.common import DEV_QUESTIONS, ROOT, machine, require_shared, write_section
 from bench.retrieval_quality import DATA
@@ -142,16 +140,9 @@ def best_passage_holds_evidence(questions) -> int:
     """Questions whose best passage, as the answerer packs it (widened with its neighbours in
     the same article), covers the gold evidence: an answer citing only its best passage would
     have this share of valid citations, whatever the model."""
-    assistant = EuroAssist(Settings(data_dir=DATA, llm_provider="extractive"))
-    retriever, settings = assistant.default_retriever, assistant.settings
-
-    def best_packed(question: str, k: int) -> list:
-        hits = retriever.retrieve(question, settings.answer_passages + SPARE_HITS)
-        return widen_best_hit(
-            hits, assistant.index.catalog, settings.answer_context_tokens, count_llm_tokens, k
-        )
-
-    return sum(r.first_hit_rank == 1 for r in evaluate(questions, best_packed, k=1).results)
+    answerer = EuroAssist(Settings(data_dir=DATA, llm_provider="extractive")).answerer
+    report = evaluate(questions, lambda question, k: answerer.hits(question)[:k], k=1)
+    return sum(r.first_hit_rank == 1 for r in report.results)
 
 
 def fmt(value, pattern: str) -> str:

@@ -20,7 +20,7 @@ from assistant.prompts import prompt
 from assistant.retrieval.context import SPARE_HITS, widen_best_hit
 from assistant.retrieval.hybrid import DENSE_UNAVAILABLE
 from assistant.schema import Hit, SearchFilters
-from assistant.text_analysis import fold, is_stopword, words
+from assistant.text_analysis import content_words
 
 NOT_FOUND_MARK = "NESSUNA_RISPOSTA"
 LANGUAGE_NAMES = {"it": "Italian", "en": "English", "fr": "French"}
@@ -229,14 +229,7 @@ class GroundedAnswerer:
         standalone = self.standalone_question(question, history or [], language)
         if standalone != question:
             yield AnswerEvent("status", standalone, data={"rewritten": standalone})
-        wanted = self.settings.answer_passages
-        hits = widen_best_hit(
-            self.retriever.retrieve(standalone, wanted + SPARE_HITS, filters),
-            self.retriever.index.catalog,
-            self.settings.answer_context_tokens,
-            count_llm_tokens,
-            wanted,
-        )
+        hits = self.hits(standalone, filters)
         events = self._answer(question, standalone, language, hits, started)
         if not any(h.scores.get(DENSE_UNAVAILABLE) for h in hits):
             yield from events
@@ -252,6 +245,18 @@ class GroundedAnswerer:
                     update={"text": f"{line}\n{answer.text}", "notice": notice}
                 )
             yield event
+
+    def hits(self, question: str, filters: SearchFilters | None = None) -> list[Hit]:
+        """The passages an answer reads, best first: the best one widened with its
+        neighbours in the same article or section."""
+        wanted = self.settings.answer_passages
+        return widen_best_hit(
+            self.retriever.retrieve(question, wanted + SPARE_HITS, filters),
+            self.retriever.index.catalog,
+            self.settings.answer_context_tokens,
+            count_llm_tokens,
+            wanted,
+        )
 
     def _answer(
         self, question: str, standalone: str, language: str, hits: list[Hit], started: float
@@ -406,7 +411,8 @@ class GroundedAnswerer:
                 ),
             ),
         ]
-        citations = CitationStream(len(passages), self.support_scorer(passages))
+        support = self.support_scorer(passages)
+        citations = CitationStream(len(passages), support)
         pieces: list[str] = []
         shown: list[str] = []
         first: float | None = None
@@ -447,8 +453,8 @@ class GroundedAnswerer:
         for out in citations.close():
             shown.append(out)
             yield AnswerEvent("token", out)
-        scorer, floor = citations.scorer, self.min_support()
-        if isinstance(scorer, SupportScorer) and floor is not None and scorer.unsupported(floor):
+        floor = self.min_support()
+        if support is not None and floor is not None and support.unsupported(floor):
             yield from self._not_found(
                 question,
                 standalone,
@@ -516,11 +522,6 @@ class GroundedAnswerer:
         if self.settings.answer_min_support is not None:
             return self.settings.answer_min_support or None
         return SUPPORT_FLOORS.get(getattr(self.embedder, "id", ""))
-
-
-def content_words(text: str) -> set[str]:
-    """Folded words that are not stopwords, in any of the corpus languages."""
-    return {fold(w) for w in words(text) if not is_stopword(w)}
 
 
 def cites_nothing_that_exists(raw: str, passages: int) -> bool:

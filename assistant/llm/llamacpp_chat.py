@@ -25,7 +25,7 @@ def llamacpp_chat(
         # A grounded answer repeats the passages' words and figures: no penalty for that
         # (LangChain's default is 1.1). Dev questions, 1.5B model: 61% of citations valid
         # with 1.0 and with 1.1; the loop 1.0 allows is stopped by the answerer
-        # (grounded.repeats_itself).
+        # (CitationStream.repeated).
         repeat_penalty=1.0,
         verbose=False,
         streaming=True,
