@@ -151,6 +151,37 @@ def test_pdf_body_lines_that_differ_only_in_numbers_are_kept(tmp_path):
         assert "Allegato 1 – Elenco" not in by_page[n]  # the true running header goes
 
 
+def test_pdf_headers_of_a_part_of_the_document_go_forms_stay(tmp_path):
+    """The Official Journal prints one header over the articles and another, in a broken
+    font, over the annexes: neither sits on two pages in three, and odd pages write the page
+    number `L 231 /253` where even ones write `L 231/254`. Both go. A form repeated page
+    after page (same closing line, no page number) is body text and stays."""
+    form_line = "Firma del legale rappresentante del Comune"
+    pages = []
+    for i in range(20):
+        n = 159 + i
+        if i < 10:
+            header = f"L 231/{n} FR Journal officiel de l'Union européenne 30.6.2021"
+            if i % 2:
+                header = f"30.6.2021 FR Journal officiel de l'Union européenne L 231/{n}"
+        else:
+            header = f"L 231/{n} FR Journal officil i ll'ncon iuroopinni 30.6.2021"
+            if i % 2:
+                header = f"30.6.2021 FR Journal officil i ll'ncon iuroopinni L 231 /{n}"
+        body = [f"Article {i + 1}", f"Le texte de la page {i + 1} sur la cohésion."]
+        if 12 <= i <= 18:
+            body.append(form_line)
+        pages.append("\n".join([header, *body]))
+    doc = PdfLoader().load(dm.make_text_pdf(tmp_path / "journal.pdf", pages))
+
+    by_page = {b.page: b.text for b in doc.blocks}
+    text = all_text(doc)
+    assert "officil" not in text and "Journal officiel" not in text
+    assert text.count(form_line) == 7
+    for i in range(20):
+        assert f"Le texte de la page {i + 1} sur la cohésion." in by_page[i + 1]
+
+
 def test_pdf_title_from_first_lines(tmp_path):
     pages = [
         "Avviso pubblico\nper la rigenerazione urbana dei piccoli Comuni\n"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
 from pathlib import Path
 
 import pypdf
@@ -105,30 +104,58 @@ def _line_key(line: str) -> str:
     differ only in an amount are not taken for one running header."""
     text = re.sub(r"\s+", " ", line.strip().casefold())
     text = _NUMBER.sub(lambda m: m.group() if _AMOUNT.fullmatch(m.group()) else "#", text)
-    # Word order ignored: odd and even pages put the page number on either side.
-    return " ".join(sorted(text.split()))
+    # Word order ignored: odd and even pages put the page number on either side. Tokens of
+    # numbers alone are dropped: the Official Journal writes `L 231/254` on even pages and
+    # `L 231 /253` on odd ones.
+    return " ".join(sorted(w for w in text.split() if not _BLANKED.fullmatch(w)))
+
+
+_BLANKED = re.compile(r"[#/.,:;()\-–]+")
 
 
 def _exact_key(line: str) -> str:
     return "=" + re.sub(r"\s+", " ", line.strip().casefold())
 
 
-def running_keys(pages: list[list[str]]) -> set[str]:
-    """Lines found at the top or bottom of at least two pages in three (four at least): the
-    outermost line with its numbers blanked (`L 231/159 ...`), the next one only verbatim
-    (a two-line header), so that `Scheda intervento n. 3` under a header stays."""
+def running_keys(pages: list[list[str]]) -> list[set[str]]:
+    """For each page, the keys of its running lines: the outermost line with its numbers
+    blanked (`L 231/159 ...`), the next one only verbatim (a two-line header), so that
+    `Scheda intervento n. 3` under a header stays.
+
+    A line is running when it sits at the edge of two pages in three (four at least). A line
+    whose number changes from page to page (`L 231/254`) is running also when it sits at the
+    edge of two pages in three from its first page to its last (six at least): the Official
+    Journal prints one header over the articles and, in another font, a second over the
+    annexes, neither on two pages in three. A form repeated page after page has no such
+    number, and stays."""
     if len(pages) < 4:
-        return set()
-    counts: Counter[str] = Counter()
-    for lines in pages:
-        content = [x for x in lines if x.strip()]
+        return [set() for _ in pages]
+    found: dict[str, list[int]] = {}
+    variants: dict[str, set[str]] = {}
+    for index, lines in enumerate(pages):
+        content = [x.strip() for x in lines if x.strip()]
         if not content:
             continue
-        keys = {_line_key(content[0]), _line_key(content[-1])}
-        keys |= {_exact_key(x) for x in content[1:2] + content[-2:-1]}
-        counts.update(keys)
+        for line in {content[0], content[-1]}:
+            key = _line_key(line)
+            found.setdefault(key, []).append(index)
+            variants.setdefault(key, set()).add(line)
+        for line in content[1:2] + content[-2:-1]:
+            found.setdefault(_exact_key(line), []).append(index)
+    found = {key: sorted(set(pages_of)) for key, pages_of in found.items() if len(key) > 1}
     threshold = max(4, -(-2 * len(pages) // 3))
-    return {key for key, n in counts.items() if n >= threshold and len(key) > 1}
+    everywhere = {key for key, pages_of in found.items() if len(pages_of) >= threshold}
+    running = [set(everywhere) for _ in pages]
+    for key, pages_of in found.items():
+        span = pages_of[-1] - pages_of[0] + 1
+        numbered = len(variants.get(key, ())) * 2 >= len(pages_of)
+        if numbered and len(pages_of) >= NUMBERED_HEADER_PAGES and 3 * len(pages_of) >= 2 * span:
+            for index in pages_of:
+                running[index].add(key)
+    return running
+
+
+NUMBERED_HEADER_PAGES = 6
 
 
 def drop_edge_lines(
@@ -315,14 +342,16 @@ class PdfLoader:
         table_pages -= ocr_pages
         tables = self._tables(path, table_pages, warnings) if table_pages else {}
         running = running_keys(page_lines)
-        page_lines = [drop_edge_lines(lines, running) for lines in page_lines]
-        for parts in tables.values():
+        page_lines = [
+            drop_edge_lines(lines, keys) for lines, keys in zip(page_lines, running, strict=True)
+        ]
+        for index, parts in tables.items():
             # Table pages come from pdfplumber: clean their edges the same way.
             texts = [i for i, (kind, _) in enumerate(parts) if kind == "text"]
             for i in texts:
                 kind, text = parts[i]
                 lines = drop_edge_lines(
-                    text.split("\n"), running, top=i == 0, bottom=i == len(parts) - 1
+                    text.split("\n"), running[index], top=i == 0, bottom=i == len(parts) - 1
                 )
                 parts[i] = (kind, "\n".join(lines))
 
