@@ -28,6 +28,10 @@ HEADER_CHAR_LIMIT = 160
 TABLE_EMBED_TOKENS = 128
 DOC_LABEL_CHARS = 60
 INTRO_CHARS = 120
+# A piece under this many tokens is joined to its neighbour in the same article: alone, the
+# tail of a split paragraph ("della richiesta dello stesso.") is a vector that matches
+# anything through its header and says nothing.
+MIN_CHUNK_TOKENS = 32
 
 
 @dataclass
@@ -105,12 +109,16 @@ class Chunker:
                 chunks.extend(self._table_or_record(unit, document_title, intros))
                 continue
             tokens = self.count(text)
-            if tokens > self.max_tokens:
-                flush()
-                chunks.extend(self._split_long(unit, text, document_title, intros))
-                continue
             same_anchor = group and _anchor_key(group[0].path) == _anchor_key(unit.path)
-            if group and (not same_anchor or group_tokens + tokens > self.max_tokens):
+            if tokens > self.max_tokens:
+                lead: list[Unit] = []
+                if same_anchor and group_tokens < MIN_CHUNK_TOKENS:
+                    lead, group, group_tokens = group, [], 0  # opens the long unit's first piece
+                flush()
+                chunks.extend(self._split_long(unit, text, document_title, intros, lead))
+                continue
+            full = group_tokens + tokens > self.max_tokens and group_tokens >= MIN_CHUNK_TOKENS
+            if group and (not same_anchor or full):
                 flush()
             group.append(unit)
             group_tokens += tokens
@@ -196,31 +204,50 @@ class Chunker:
         )
 
     def _split_long(
-        self, unit: Unit, text: str, document_title: str, intros: dict
+        self, unit: Unit, text: str, document_title: str, intros: dict, lead: list[Unit]
     ) -> list[DraftChunk]:
+        """Pieces of a unit longer than the limit; `lead` (short units of the same article
+        just before it) opens the first piece."""
         line_starts: list[tuple[int, int | None]] = []
         offset = 0
         for line, page in zip(unit.lines, unit.pages, strict=False):
             line_starts.append((offset, page))
             offset += len(line) + 1
-        pieces = self.splitter.split_text(text)
-        intro = self._intro_for(unit.path, intros, set())
-        out: list[DraftChunk] = []
+        spans: list[tuple[str, int | None, int | None]] = []
         cursor = 0
-        for i, piece in enumerate(pieces):
+        for piece in self.splitter.split_text(text):
             start = text.find(piece[:50], max(0, cursor - len(piece)))
             start = cursor if start < 0 else start
             cursor = start + len(piece)
             page = next((p for off, p in reversed(line_starts) if off <= start and p), unit.page)
             page_end = next((p for off, p in reversed(line_starts) if off <= cursor and p), page)
+            piece = piece.strip()
+            if spans and self.count(piece) < MIN_CHUNK_TOKENS:
+                previous, first_page, _ = spans[-1]
+                if not previous.endswith(piece):  # the splitter's overlap may hold it already
+                    previous = f"{previous}\n{piece}"
+                spans[-1] = (previous, first_page, page_end)
+                continue
+            spans.append((piece, page, page_end))
+        if len(spans) > 1 and self.count(spans[0][0]) < MIN_CHUNK_TOKENS:
+            (first, page, _), (second, _, page_end) = spans[:2]
+            spans[:2] = [(f"{first}\n{second}", page, page_end)]
+        intro = self._intro_for((lead or [unit])[0].path, intros, set())
+        out: list[DraftChunk] = []
+        for i, (piece, page, page_end) in enumerate(spans):
+            section = section_label(unit.path)
+            path = unit.path
+            if i == 0 and lead:
+                piece = "\n".join([*(dehyphenate(u.text).strip() for u in lead), piece])
+                section, path, page = _merged_section([*lead, unit]), lead[0].path, lead[0].page
             piece_intro = (
                 intro if i == 0 else (intros.get(tuple(e.label for e in unit.path)) or intro)
             )
             out.append(
                 self._finish(
-                    piece.strip(),
-                    unit.path,
-                    section_label(unit.path),
+                    piece,
+                    path,
+                    section,
                     document_title,
                     (page, page_end),
                     unit.page_label,
