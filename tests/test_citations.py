@@ -87,3 +87,34 @@ def test_abbreviations_and_numbers_do_not_end_sentences():
 def test_an_unclosed_bracket_is_released_at_the_end():
     text, _ = run(by_chars("Importo massimo [2"))
     assert text == "Importo massimo [2"
+
+
+@pytest.mark.parametrize("split", [lambda t: [t], by_chars])
+def test_a_list_of_passages_after_the_answer_ends_it(split):
+    """The 1.5B model closed an answer with `[1] Passage [1]` … `[4] Passage [4]`: shown, it
+    read ` Passage Passage Passage Passage [1][2][3][4]` and cited four passages."""
+    text, stream = run(
+        split(
+            "Il contributo è pari al 40% della spesa ammissibile [1].\n\n"
+            "[1] Passage [1]\n[2] Passage [2]\n[3] Passaggio [3]\n"
+        )
+    )
+    assert text.strip() == "Il contributo è pari al 40% della spesa ammissibile [1]."
+    assert stream.cited == [1] and stream.references
+
+
+@pytest.mark.parametrize("split", [lambda t: [t], by_chars])
+def test_a_sentence_that_opens_with_a_marker_is_kept(split):
+    text, stream = run(
+        split(
+            "Il tasso massimo è pari all'85% [1].\n"
+            "[2] Il periodo di stabilità è di cinque anni dal pagamento finale.\n"
+            "Fonte: [3]"
+        )
+    )
+    lines = [line.strip() for line in text.split("\n")]
+    assert lines[:2] == [
+        "Il tasso massimo è pari all'85% [1].",
+        "Il periodo di stabilità è di cinque anni dal pagamento finale [2].",
+    ]
+    assert not stream.references and stream.cited[:2] == [1, 2]

@@ -108,6 +108,27 @@ def test_a_looping_model_is_stopped_at_its_first_repeated_sentence(indexed):
     )
 
 
+def test_a_list_of_passages_after_the_answer_stops_the_model(indexed):
+    answer_text = "Il periodo di stabilità è di cinque anni dal pagamento finale [1]."
+    chat = ScriptedChat([answer_text + "\n\n[1] Passage [1]\n[2] Passage [2]\n" * 30])
+    pieces = 0
+    scripted = chat.stream
+
+    def counted(*args):
+        nonlocal pieces
+        for piece in scripted(*args):
+            pieces += 1
+            yield piece
+
+    chat.stream = counted
+    events, tokens, answer = collect(
+        answerer(indexed, chat), "Per quanti anni va garantita la stabilità delle operazioni?"
+    )
+    assert answer.text == answer_text and answer.cited == [1]
+    assert "Passage" not in tokens
+    assert pieces < 40  # stopped at the list, not at the end of the reply (about 330 pieces)
+
+
 def wrote_twice(text: str) -> bool:
     stream = CitationStream(passages=2)
     list(stream.feed(text))

@@ -6,7 +6,8 @@ punctuation until the next word shows whether the sentence really ended. Markers
 normalised to `[n]` at the end of their sentence; numbers that resolve to no passage are
 dropped; a marker whose passage supports the sentence clearly less than another passage
 gives way to it; a sentence without a marker gets the passage that supports it best, when
-one clearly does.
+one clearly does. A list of the passages the model appends after its answer (`[1] Passage
+[1]`) ends the answer: it is not a claim, and the passages are shown under the answer anyway.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from collections.abc import Callable, Iterator
 
 _MARKER_BODY = re.compile(r"^[\s\d,;\-–a-zA-ZàèéìòùÀÈÉ.]*$")
 _NUMBERS = re.compile(r"\d+")
+_BRACKETS = re.compile(r"\[[^\]]*\]")
+_SOURCE_LABEL = re.compile(r"^\W*(passages?|passaggi|passaggio|fonti|fonte|sources?)\b", re.I)
 MAX_MARKER = 24
 SENTENCE_END = ".!?"
 
@@ -46,6 +49,11 @@ class CitationStream:
         # The model wrote a sentence it had already written: small models at low temperature
         # loop (the 1.5B model repeated two sentences up to its 400-token limit).
         self.repeated = False
+        # The model started listing the passages after its answer: what follows is dropped.
+        self.references = False
+        self.line: str | None = None  # a line that opens with a marker, held until it ends
+        self.line_start = True
+        self.resumed = False  # that line was a sentence after all: its marker is ordinary
 
     # -- public ----------------------------------------------------------------------
     def feed(self, piece: str) -> Iterator[str]:
@@ -54,6 +62,9 @@ class CitationStream:
 
     def close(self) -> Iterator[str]:
         yield from self._drain(final=True)
+        if self.line is not None:  # the stream ended inside a held line
+            self._hold_line(final=True)
+            yield from self._drain(final=True)
         if self.held:
             yield self._release(self.held)
             self.held = ""
@@ -63,10 +74,42 @@ class CitationStream:
     # -- internals -------------------------------------------------------------------
     def _release(self, text: str) -> str:
         self.sentence += text
+        tail = text.rsplit("\n", 1)
+        if len(tail) == 2 and not tail[1].strip():
+            self.line_start = True
+        elif text.strip():
+            self.line_start = False
         return text
+
+    def _hold_line(self, final: bool) -> bool:
+        """Holds a line that opens with a marker until it ends; True while it still waits.
+        A line that is only markers and a word such as `Passage` starts a list of sources."""
+        assert self.line is not None
+        newline = self.held.find("\n")
+        if newline < 0 and not final:
+            self.line += self.held
+            self.held = ""
+            return True
+        cut = len(self.held) if newline < 0 else newline
+        line, self.held, self.line = self.line + self.held[:cut], self.held[cut:], None
+        words = _BRACKETS.sub(" ", line).strip(" :.-–*•\t")
+        if len(words) < self.min_sentence or _SOURCE_LABEL.match(words):
+            self.references = True
+            self.held = ""
+            return False
+        self.held = line + self.held
+        self.resumed = True
+        return False
 
     def _drain(self, final: bool) -> Iterator[str]:
         while self.held:
+            if self.references:
+                self.held = ""
+                return
+            if self.line is not None:
+                if self._hold_line(final):
+                    return
+                continue
             cut = _first_special(self.held)
             if cut < len(self.held) and self.held[cut] == "[":
                 # spaces before a marker go with it: a dropped marker leaves no gap
@@ -86,6 +129,10 @@ class CitationStream:
             spaces = self.held[: len(self.held) - len(stripped)]
             char = stripped[0]
             if char == "[":
+                if self.line_start and self.sentences and not self.resumed:
+                    self.line = ""  # after the answer, a line opening with a marker
+                    continue
+                self.resumed = False
                 end = stripped.find("]")
                 if end < 0:
                     body = stripped[1:]

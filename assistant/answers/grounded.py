@@ -431,8 +431,10 @@ class GroundedAnswerer:
             for out in citations.feed(piece):
                 shown.append(out)
                 yield AnswerEvent("token", out)
-            if citations.repeated:
-                break  # a loop: the rest would only repeat it (closing the stream stops it)
+            if citations.repeated or citations.references:
+                # a loop, or a list of the passages: the rest adds nothing (closing the
+                # stream stops the model)
+                break
         raw = "".join(pieces)
         if not raw.strip():
             raise LlmUnavailable(f"{chat.provider} ({chat.model}): empty answer", "invalid")
