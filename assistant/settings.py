@@ -104,7 +104,11 @@ class Settings(BaseSettings):
         description="The best passage is joined with the chunks after and before it in the same "
         "article or section (the next one first) up to this many tokens; 0 keeps it as retrieved.",
     )
-    llm_temperature: float = 0.1
+    llm_temperature: float = Field(
+        default=0.0,
+        description="0: greedy decoding, the same answer to the same question and passages "
+        "(an office must be able to reproduce what the assistant told it).",
+    )
     answer_min_support: float | None = Field(
         default=None,
         description="Embedding similarity below which an answer sentence counts as unsupported; "
