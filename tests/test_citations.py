@@ -118,3 +118,28 @@ def test_a_sentence_that_opens_with_a_marker_is_kept(split):
         "Il periodo di stabilità è di cinque anni dal pagamento finale [2].",
     ]
     assert not stream.references and stream.cited[:2] == [1, 2]
+
+
+def test_a_sentence_without_marker_keeps_the_passage_of_the_one_before():
+    """`… è 85% [1]. Questo tasso si applica solo …`: the second sentence goes on from the
+    first; a passage that supports it hardly better does not take its citation."""
+
+    def score(sentence):
+        if "85%" in sentence:
+            return [0.90, 0.82, 0.80]
+        if "Questo tasso" in sentence:
+            return [0.86, 0.88, 0.80]  # passage 2 ahead by less than the margin
+        return [0.81, 0.81, 0.95]  # passage 3 clearly ahead
+
+    text, stream = run(
+        by_chars(
+            "Il tasso massimo per le regioni meno sviluppate è 85% [1].\n\n"
+            "Questo tasso si applica solo alle regioni meno sviluppate.\n"
+            "Le altre regioni hanno tassi diversi stabiliti altrove."
+        ),
+        3,
+        score,
+    )
+    assert "meno sviluppate [1].\n" in text
+    assert "stabiliti altrove [3]." in text
+    assert stream.cited == [1, 3]

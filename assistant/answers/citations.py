@@ -21,6 +21,7 @@ _BRACKETS = re.compile(r"\[[^\]]*\]")
 _SOURCE_LABEL = re.compile(r"^\W*(passages?|passaggi|passaggio|fonti|fonte|sources?)\b", re.I)
 MAX_MARKER = 24
 SENTENCE_END = ".!?"
+CONTINUATION_MARGIN = 0.03
 
 Scorer = Callable[[str], list[float]]  # sentence -> how well each passage supports it
 
@@ -51,6 +52,7 @@ class CitationStream:
         self.repeated = False
         # The model started listing the passages after its answer: what follows is dropped.
         self.references = False
+        self.cited_last: int | None = None  # the one passage the last sentence cited
         self.line: str | None = None  # a line that opens with a marker, held until it ends
         self.line_start = True
         self.resumed = False  # that line was a sentence after all: its marker is ordinary
@@ -194,6 +196,16 @@ class CitationStream:
         if self.pending:
             keep = [n for n in self.pending if scores[n - 1] >= scores[best] - self.margin]
             return keep or [best + 1]
+        previous = self.cited_last
+        if (
+            previous
+            and scores[previous - 1] >= self.floor
+            and scores[previous - 1] >= scores[best] - CONTINUATION_MARGIN
+        ):
+            # Without a marker, a sentence goes on from the one before ("Questo tasso si
+            # applica solo …"): it keeps that sentence's passage unless another clearly
+            # supports it better.
+            return [previous]
         second = scores[ranked[1]] if len(ranked) > 1 else 0.0
         confident = scores[best] >= self.floor or scores[best] - second >= 0.03
         return [best + 1] if confident else []
@@ -201,6 +213,8 @@ class CitationStream:
     def _end_sentence(self, punctuation: str) -> Iterator[str]:
         text = self.sentence.strip()
         numbers = self._choose(text) if text else list(self.pending)
+        if len(text) >= self.min_sentence:
+            self.cited_last = numbers[0] if len(numbers) == 1 else None
         if numbers:
             for n in numbers:
                 if n not in self.cited:
