@@ -98,7 +98,11 @@ class Settings(BaseSettings):
     llm_threads: int | None = None
     llm_timeout_s: float = 120.0
     answer_max_tokens: int = 400
-    answer_passages: int = 4
+    answer_passages: int = Field(
+        default=3,
+        description="Passages the model reads (dev questions, 1.5B model, greedy decoding: "
+        "78% of citations valid with 3, 73% with 4, 72% with 2; each one more adds about 2 s).",
+    )
     answer_context_tokens: int = Field(
         default=640,
         description="The best passage is joined with the chunks after and before it in the same "
