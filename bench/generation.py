@@ -187,6 +187,7 @@ shown passage (markers are checked and, for sentences without one, repaired from
 the sentence paraphrases). *Valid citations*: cited passages that come from the gold file and
 cover the gold evidence (same test as retrieval). `openai-server` is the `openai` provider
 talking to llama-cpp-python's OpenAI-compatible server on loopback with the same 1.5B model.
+Decoding: temperature {Settings().llm_temperature} (0 is greedy: a run repeats exactly).
 Prompt layout (`EUROASSIST_ANSWER_PROMPT=auto`): the best passage last, next to the question,
 for the 1.5B model in both rows; best first for the 0.5B model (`llamacpp-small`).
 The best passage is joined with the chunks after and before it in the same article or section
@@ -194,8 +195,8 @@ The best passage is joined with the chunks after and before it in the same artic
 supports a sentence by embedding similarity plus the share of the sentence's content words it
 holds. Bound: for {first_valid} of the {len(questions)} questions the widened best passage
 covers the gold evidence, so an answer that cited only its best passage would score
-{first_valid / len(questions):.0%}; above that needs a better first passage, not a better
-citation step.
+{first_valid / len(questions):.0%}; above that, answers must cite the right passage where it
+is not the first.
 
 | provider | model | questions | first token, median (s) | first token, p90 (s) | tokens/s | cited sentences | valid citations (n) | "not in the documents" | fallbacks |
 |---|---|---|---|---|---|---|---|---|---|
