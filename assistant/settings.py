@@ -98,10 +98,12 @@ class Settings(BaseSettings):
     llm_threads: int | None = None
     llm_timeout_s: float = 120.0
     answer_max_tokens: int = 400
-    answer_passages: int = Field(
-        default=3,
-        description="Passages the model reads (dev questions, 1.5B model, greedy decoding: "
-        "78% of citations valid with 3, 73% with 4, 72% with 2; each one more adds about 2 s).",
+    answer_passages: int | None = Field(
+        default=None,
+        description="Passages the model reads. None: 3 with the best-last prompt layout (dev "
+        "questions, 1.5B model, greedy: 78% of citations valid, 73% with 4), 4 with best-first "
+        "(the 0.5B model answered 2 of 24 questions in the passages' language with 3, none "
+        "with 4).",
     )
     answer_context_tokens: int = Field(
         default=640,

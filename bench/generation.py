@@ -181,8 +181,8 @@ def main() -> None:
 ## Grounded answers per provider
 
 Machine: {machine()}. Questions: the {len(questions)} of `{DEV_QUESTIONS}`, over the
-real-corpus index. Each answer reads the best {Settings().answer_passages} passages that fit the
-model's context. *Cited sentences*: answer sentences that end with a marker resolving to a
+real-corpus index. Each answer reads the best passages that fit the model's context: 3 with
+the best-last layout, 4 with best-first (`EUROASSIST_ANSWER_PASSAGES` unset). *Cited sentences*: answer sentences that end with a marker resolving to a
 shown passage (markers are checked and, for sentences without one, repaired from the passage
 the sentence paraphrases). *Valid citations*: cited passages that come from the gold file and
 cover the gold evidence (same test as retrieval). `openai-server` is the `openai` provider

@@ -14,6 +14,7 @@ from assistant.answers.grounded import (
     GroundedAnswerer,
     Turn,
     best_passage_last,
+    passages_to_read,
 )
 from assistant.llm import ChatMessage, LlmUnavailable
 from assistant.llm_tokens import count_llm_tokens
@@ -91,6 +92,10 @@ def test_prompt_layout_follows_the_model(indexed):
     auto = indexed.settings.model_copy(update={"answer_prompt": "auto", "llm_model": "small"})
     assert not best_passage_last(auto)
     assert best_passage_last(auto.model_copy(update={"llm_model": "default"}))
+    # the 0.5B model (best first) reads 4 passages, the 1.5B 3, unless the setting says
+    assert passages_to_read(auto) == 4
+    assert passages_to_read(auto.model_copy(update={"llm_model": "default"})) == 3
+    assert passages_to_read(auto.model_copy(update={"answer_passages": 5})) == 5
 
 
 def test_a_looping_model_is_stopped_at_its_first_repeated_sentence(indexed):

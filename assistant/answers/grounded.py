@@ -152,6 +152,13 @@ def best_passage_last(settings) -> bool:
     return settings.answer_prompt == "best-last"
 
 
+def passages_to_read(settings) -> int:
+    """How many passages the model reads (Settings.answer_passages)."""
+    if settings.answer_passages is not None:
+        return settings.answer_passages
+    return 3 if best_passage_last(settings) else 4
+
+
 class SupportScorer:
     """How well each passage supports a sentence of the answer: embedding similarity, the
     share of the sentence's content words the passage holds, and a little for each figure
@@ -249,7 +256,7 @@ class GroundedAnswerer:
     def hits(self, question: str, filters: SearchFilters | None = None) -> list[Hit]:
         """The passages an answer reads, best first: the best one widened with its
         neighbours in the same article or section."""
-        wanted = self.settings.answer_passages
+        wanted = passages_to_read(self.settings)
         return widen_best_hit(
             self.retriever.retrieve(question, wanted + SPARE_HITS, filters),
             self.retriever.index.catalog,
