@@ -302,6 +302,8 @@ class SectionDrafter:
             for out in citations.feed(piece):
                 shown.append(out)
                 yield ("token", out)
+            if citations.references:
+                break  # the model lists the passages: they are cited in the draft already
         for out in citations.close():
             shown.append(out)
             yield ("token", out)
