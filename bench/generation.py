@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 
+from assistant.answers.grounded import passages_to_read
 from assistant.core import EuroAssist
 from assistant.evaluation import covers, evaluate, load_questions, same_source
 from assistant.llm.models import MODELS, installed_path
@@ -181,8 +182,9 @@ def main() -> None:
 ## Grounded answers per provider
 
 Machine: {machine()}. Questions: the {len(questions)} of `{DEV_QUESTIONS}`, over the
-real-corpus index. Each answer reads the best passages that fit the model's context: 3 with
-the best-last layout, 4 with best-first (`EUROASSIST_ANSWER_PASSAGES` unset). *Cited sentences*: answer sentences that end with a marker resolving to a
+real-corpus index. Each answer reads the best passages that fit the model's context:
+{passages_to_read(Settings(answer_prompt="best-last"))} with the best-last layout,
+{passages_to_read(Settings(answer_prompt="best-first"))} with best-first (`EUROASSIST_ANSWER_PASSAGES` unset). *Cited sentences*: answer sentences that end with a marker resolving to a
 shown passage (markers are checked and, for sentences without one, repaired from the passage
 the sentence paraphrases). *Valid citations*: cited passages that come from the gold file and
 cover the gold evidence (same test as retrieval). `openai-server` is the `openai` provider
