@@ -15,6 +15,11 @@ REGULATION = re.compile(
 CUP = re.compile(r"\b[A-Z]\d{2}[A-Z]\d{11}\b")
 
 
+def find_regulations(text: str) -> list[str]:
+    """The EU regulation numbers a text names as such ("Règlement (UE) 2021/1060")."""
+    return [match.group(1) for match in REGULATION.finditer(text)]
+
+
 def find_identifiers(text: str, limit: int = 200) -> list[str]:
     """Distinct identifiers in order of first appearance."""
     found: dict[str, None] = {}

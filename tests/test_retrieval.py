@@ -117,3 +117,76 @@ def test_dense_similarity_is_standardised_within_each_language():
         np.concatenate([italian, [0.61, 0.60, 0.59]]), ["it"] * 40 + ["en"] * 3
     )
     assert small[-3] < 1.0
+
+
+CPR_SELECTION = """---
+title: "Règlement (UE) 2021/1060 — texte d'essai portant dispositions communes"
+---
+# Règlement d'essai portant dispositions communes
+
+## Article 73
+
+### Sélection des opérations par l'autorité de gestion
+
+1. Pour la sélection des opérations, l'autorité de gestion établit et applique des critères
+et procédures non discriminatoires et transparents, qui assurent l'accessibilité pour les
+personnes handicapées et l'égalité entre les femmes et les hommes.
+
+## Article 74
+
+### Vérifications de gestion
+
+1. L'autorité de gestion effectue des vérifications de gestion.
+"""
+
+INTERREG_SELECTION = """---
+title: "Regulation (EU) 2021/1059 — test text on European territorial cooperation"
+---
+# Test regulation on European territorial cooperation (Interreg)
+
+This test regulation applies together with Regulation (EU) 2021/1060.
+
+## Article 22
+
+### Selection of Interreg operations
+
+1. For the selection of operations, the monitoring committee shall establish and apply
+criteria and procedures which are non-discriminatory and transparent, and ensure
+accessibility for persons with disabilities and gender equality.
+
+## Article 23
+
+### Partnership
+
+1. Operations shall involve partners from at least two participating countries.
+"""
+
+
+def test_a_question_naming_the_regulation_prefers_its_text(tmp_path):
+    """ "Under the CPR" names Regulation 2021/1060 by its acronym: its passages rank above
+    the Interreg article that repeats the rule in the question's language. The Interreg text
+    cites the CPR; that does not make it the CPR."""
+    from assistant.core import EuroAssist
+    from assistant.retrieval.query import analyse_question
+    from assistant.retrieval.terminology import load_terminology
+    from assistant.settings import Settings
+
+    assert analyse_question("Che cosa prevede il RDC?", load_terminology()).regulations == [
+        "2021/1060"
+    ]
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "cpr-test-fr.md").write_text(CPR_SELECTION, encoding="utf-8")
+    (corpus / "interreg-test-en.md").write_text(INTERREG_SELECTION, encoding="utf-8")
+    assistant = EuroAssist(Settings(data_dir=tmp_path / "data", llm_provider="extractive"))
+    assert all(r.status == "added" for r in assistant.ingest([corpus]))
+    catalog = assistant.index.catalog
+    cpr = catalog.regulation_documents(["2021/1060"])
+    assert [catalog.document(d).title for d in cpr] == [
+        "Règlement (UE) 2021/1060 — texte d'essai portant dispositions communes"
+    ]
+    hits = assistant.retrieve(
+        "Under the CPR, what must the criteria for selecting operations ensure?", 3
+    )
+    assert [h.section[:7] for h in hits] == ["Art. 73", "Art. 74", "Art. 22"], top_sections(hits)
+    assert [h.scores["named_document"] for h in hits] == [1.0, 1.0, 0.0]

@@ -24,11 +24,13 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    or_,
     select,
     text,
 )
 from sqlalchemy.engine import Engine
 
+from assistant.identifiers import find_regulations
 from assistant.schema import Chunk, DocumentInfo, SearchFilters
 
 metadata = MetaData()
@@ -532,6 +534,20 @@ class Catalog:
                     if not regulations or any(r in (identifiers or "") for r in regulations):
                         out.append(chunk_id)
         return out
+
+    def regulation_documents(self, numbers: list[str]) -> list[str]:
+        """Documents that are one of these regulations ("2021/1060"): their title says so.
+        Documents that only cite it (every call cites the CPR) are not."""
+        if not numbers:
+            return []
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(documents.c.doc_id, documents.c.title).where(
+                    or_(*(documents.c.title.contains(n) for n in numbers))
+                )
+            ).all()
+        wanted = set(numbers)
+        return [doc_id for doc_id, title in rows if wanted.intersection(find_regulations(title))]
 
     def chunk_ids_of(self, doc_id: str, limit: int = 400) -> list[str]:
         with self.engine.connect() as connection:

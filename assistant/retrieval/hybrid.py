@@ -182,14 +182,18 @@ class HybridRetriever:
             logger.warning("%s: keyword search only", error)
             dense_ids, dense_down = [], True
         named = self._named_document(analysis, filters)
+        # The regulation the question names ("under the CPR"): its own text, not the
+        # Interreg article that repeats the same rule nor a call that cites it.
+        named_docs = {named} if named else set()
+        named_docs.update(catalog.regulation_documents(analysis.regulations))
         rows = catalog.chunks_by_rowid(rowids)
         rows_by_id = {r["chunk_id"]: r for r in rows.values()}
         rows_by_id.update(catalog.chunks_by_id([i for i in dense_ids if i not in rows_by_id]))
-        if named:
+        for doc_id in sorted(named_docs):
             try:
-                named_ids = self._named_candidates(named, coverage_query, query_vector, filters)
+                named_ids = self._named_candidates(doc_id, coverage_query, query_vector, filters)
             except IndexUnavailable:
-                named_ids, dense_down = self.index.catalog.chunk_ids_of(named), True
+                named_ids, dense_down = self.index.catalog.chunk_ids_of(doc_id), True
             rows_by_id.update(catalog.chunks_by_id([i for i in named_ids if i not in rows_by_id]))
         cited = set(catalog.article_chunk_ids(analysis.articles, analysis.regulations))
         rows_by_id.update(catalog.chunks_by_id([i for i in cited if i not in rows_by_id]))
@@ -229,7 +233,7 @@ class HybridRetriever:
         )
         lexical_values = np.array([lexical.get(r["rowid"], 0.0) for r in candidates])
         lexical_norm = lexical_values / (lexical_values.max() or 1.0)
-        in_named = np.array([1.0 if named and r["doc_id"] == named else 0.0 for r in candidates])
+        in_named = np.array([1.0 if r["doc_id"] in named_docs else 0.0 for r in candidates])
         in_cited = np.array([1.0 if r["chunk_id"] in cited else 0.0 for r in candidates])
         w = self.weights
         if w.fusion == "rrf":

@@ -111,7 +111,15 @@ def analyse_question(question: str, terminology: Terminology | None) -> QueryAna
                             translated.setdefault(stem, None)
             by_language[target] = list(target_terms)
     articles = [f"Art. {m.group(1)}" for m in _ARTICLE_REF.finditer(question)]
+    # named by number ("2021/1060") or by a name the terminology knows ("il RDC", "CPR")
     regulations = [f"{y}/{n}" for y, n in _REGULATION_REF.findall(question)]
+    regulations += [
+        f"{y}/{n}"
+        for match in matches
+        for terms in match.concept.terms.values()
+        for term in terms
+        for y, n in _REGULATION_REF.findall(term)
+    ]
     return QueryAnalysis(
         text=question,
         language=language,
