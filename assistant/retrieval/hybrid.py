@@ -184,16 +184,18 @@ class HybridRetriever:
         named = self._named_document(analysis, filters)
         # The regulation the question names ("under the CPR"): its own text, not the
         # Interreg article that repeats the same rule nor a call that cites it.
+        # (Its passages among the candidates are enough: a regulation is long, and a question
+        # about it already draws many.)
         named_docs = {named} if named else set()
         named_docs.update(catalog.regulation_documents(analysis.regulations))
         rows = catalog.chunks_by_rowid(rowids)
         rows_by_id = {r["chunk_id"]: r for r in rows.values()}
         rows_by_id.update(catalog.chunks_by_id([i for i in dense_ids if i not in rows_by_id]))
-        for doc_id in sorted(named_docs):
+        if named:
             try:
-                named_ids = self._named_candidates(doc_id, coverage_query, query_vector, filters)
+                named_ids = self._named_candidates(named, coverage_query, query_vector, filters)
             except IndexUnavailable:
-                named_ids, dense_down = self.index.catalog.chunk_ids_of(doc_id), True
+                named_ids, dense_down = self.index.catalog.chunk_ids_of(named), True
             rows_by_id.update(catalog.chunks_by_id([i for i in named_ids if i not in rows_by_id]))
         cited = set(catalog.article_chunk_ids(analysis.articles, analysis.regulations))
         rows_by_id.update(catalog.chunks_by_id([i for i in cited if i not in rows_by_id]))
