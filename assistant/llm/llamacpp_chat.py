@@ -27,6 +27,11 @@ def llamacpp_chat(
         # with 1.0 and with 1.1; the loop 1.0 allows is stopped by the answerer
         # (CitationStream.repeated).
         repeat_penalty=1.0,
+        # 0: the RoPE base and scale the GGUF declares. LangChain's default (10000, 1.0)
+        # overrides them: Qwen2.5 was trained with a base of 1,000,000, and the in-process
+        # model answered differently from the same GGUF behind a llama.cpp server.
+        rope_freq_base=0.0,
+        rope_freq_scale=0.0,
         verbose=False,
         streaming=True,
     )
