@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -134,6 +134,13 @@ class Settings(BaseSettings):
         default=None, description="e.g. http://localhost:8000/v1 (vLLM, llama.cpp server, Ollama)"
     )
     openai_model: str = "gpt-4o-mini"
+    openai_extra_body: dict[str, Any] | None = Field(
+        default=None,
+        description="Extra fields of every request, for a server's own sampling options, as "
+        'JSON: {"repeat_penalty": 1.0} for llama.cpp servers (they penalise repeated tokens by '
+        'default, citation markers too), {"repetition_penalty": 1.0} for vLLM. OpenAI rejects '
+        "fields it does not know.",
+    )
     openai_api_key: SecretStr | None = Field(
         default=None, description="EUROASSIST_OPENAI_API_KEY; never logged or shown."
     )

@@ -27,6 +27,19 @@ def test_openai_provider_streams_from_a_real_server(llama_server):
     assert len(pieces) >= 1 and "".join(pieces).strip()
 
 
+def test_extra_request_fields_reach_the_server(llama_server, monkeypatch):
+    """EUROASSIST_OPENAI_EXTRA_BODY carries a server's own options (a llama.cpp server's
+    repeat_penalty); a grammar, another of them, shows that they arrive."""
+    from assistant.llm import ChatMessage, load_chat_model
+
+    monkeypatch.setenv("EUROASSIST_OPENAI_EXTRA_BODY", '{"grammar": "root ::= \\"grammatica\\""}')
+    settings = Settings(llm_provider="openai", openai_base_url=llama_server, openai_model=ALIAS)
+    assert settings.openai_extra_body == {"grammar": 'root ::= "grammatica"'}
+    chat = load_chat_model(settings)
+    pieces = chat.stream([ChatMessage("user", "Say the word 'ciao' and nothing else.")], 16, 0.0)
+    assert "".join(pieces).strip() == "grammatica"
+
+
 def test_a_server_that_is_down_raises_llm_unavailable():
     from assistant.llm import ChatMessage
 
@@ -43,6 +56,25 @@ def test_llamacpp_provider_in_process(small_model):
         chat.stream([ChatMessage("user", "Write the number 42 and nothing else.")], 8, 0.0)
     )
     assert "42" in text
+
+
+def test_in_process_model_answers_as_the_same_gguf_behind_a_server(small_model, llama_server):
+    """Greedy decoding of the same GGUF gives the same answer in-process and through a
+    llama.cpp server: the in-process model keeps the RoPE settings the GGUF declares."""
+    from assistant.llm import ChatMessage
+
+    passage = " ".join(
+        f"Articolo {n}: il beneficiario conserva i documenti per {n + 2} anni e comunica "
+        f"all'autorità di gestione ogni variazione entro {n * 5} giorni."
+        for n in range(1, 30)
+    )
+    messages = [
+        ChatMessage("system", "Rispondi in italiano, in una frase, solo dal testo."),
+        ChatMessage("user", f"{passage}\n\nPer quanti anni si conservano i documenti (art. 17)?"),
+    ]
+    in_process = "".join(llamacpp_chat(small_model, 4096, 2).stream(messages, 40, 0.0))
+    server = openai_chat(llama_server, ALIAS, None, 4096, 300, {"repeat_penalty": 1.0})
+    assert in_process.strip() and in_process == "".join(server.stream(messages, 40, 0.0))
 
 
 def test_grounded_answer_through_the_server_is_cited_and_in_italian(indexed, llama_server):

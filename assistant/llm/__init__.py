@@ -55,6 +55,7 @@ def load_chat_model(settings: Settings) -> ChatModel | None:
             key,
             settings.llm_context_tokens,
             settings.llm_timeout_s,
+            settings.openai_extra_body,
         )
     raise ValueError(f"unknown LLM provider {provider!r}: use auto, extractive, llamacpp or openai")
 

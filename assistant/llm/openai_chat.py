@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from assistant.lazy_import import require
 from assistant.llm.base import ChatMessage, LlmUnavailable
@@ -31,7 +32,12 @@ class OpenAIChat(LangChainChat):
 
 
 def openai_chat(
-    base_url: str | None, model: str, api_key: str | None, context_window: int, timeout: float
+    base_url: str | None,
+    model: str,
+    api_key: str | None,
+    context_window: int,
+    timeout: float,
+    extra_body: dict[str, Any] | None = None,
 ) -> LangChainChat:
     require("langchain_openai", extra="openai", package="langchain-openai")
     from langchain_openai import ChatOpenAI
@@ -43,5 +49,6 @@ def openai_chat(
         timeout=timeout,
         max_retries=1,
         streaming=True,
+        extra_body=extra_body or None,
     )
     return OpenAIChat("openai", model, context_window, chat, api_key=api_key)
