@@ -11,6 +11,7 @@ Writes the `generation` section of docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import json
 import socket
 import statistics
 import subprocess
@@ -35,6 +36,10 @@ PROVIDERS = {
     "llamacpp-small": {"llm_provider": "llamacpp", "llm_model": "small"},
     "openai-server": {"llm_provider": "openai"},
 }
+
+
+# The sampling options of the in-process model (the server's default repeat_penalty is 1.1)
+SERVER_EXTRA_BODY = {"repeat_penalty": 1.0}
 
 
 @contextmanager
@@ -165,7 +170,11 @@ def main() -> None:
         if name == "openai-server":
             model = installed_path(MODELS["default"], Settings().models_dir)
             with llama_server(model) as base:
-                overrides.update(openai_base_url=base, openai_model=model.stem)
+                overrides.update(
+                    openai_base_url=base,
+                    openai_model=model.stem,
+                    openai_extra_body=SERVER_EXTRA_BODY,
+                )
                 rows.append(run_provider(name, overrides, questions))
         else:
             rows.append(run_provider(name, overrides, questions))
@@ -183,15 +192,15 @@ def main() -> None:
 
 Machine: {machine()}. Questions: the {len(questions)} of `{DEV_QUESTIONS}`, over the
 real-corpus index. Each answer reads the best passages that fit the model's context:
-{passages_to_read(Settings(answer_prompt="best-last"))} with the best-last layout,
-{passages_to_read(Settings(answer_prompt="best-first"))} with best-first (`EUROASSIST_ANSWER_PASSAGES` unset). *Cited sentences*: answer sentences that end with a marker resolving to a
+{passages_to_read(Settings())} (`EUROASSIST_ANSWER_PASSAGES` unset). *Cited sentences*: answer sentences that end with a marker resolving to a
 shown passage (markers are checked and, for sentences without one, repaired from the passage
 the sentence paraphrases). *Valid citations*: cited passages that come from the gold file and
 cover the gold evidence (same test as retrieval). `openai-server` is the `openai` provider
-talking to llama-cpp-python's OpenAI-compatible server on loopback with the same 1.5B model.
+talking to llama-cpp-python's OpenAI-compatible server on loopback with the same 1.5B model
+and the in-process sampling options (`EUROASSIST_OPENAI_EXTRA_BODY='{json.dumps(SERVER_EXTRA_BODY)}'`).
 Decoding: temperature {Settings().llm_temperature} (0 is greedy: a run repeats exactly).
-Prompt layout (`EUROASSIST_ANSWER_PROMPT=auto`): the best passage last, next to the question,
-for the 1.5B model in both rows; best first for the 0.5B model (`llamacpp-small`).
+Prompt layout (`EUROASSIST_ANSWER_PROMPT=auto`): best first, the question before and after
+the passages, for every model.
 The best passage is joined with the chunks after and before it in the same article or section
 (`EUROASSIST_ANSWER_CONTEXT_TOKENS`, {Settings().answer_context_tokens} tokens). A passage
 supports a sentence by embedding similarity plus the share of the sentence's content words it

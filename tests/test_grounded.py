@@ -72,8 +72,8 @@ def test_prompt_holds_numbered_passages_and_the_language(indexed):
 
 
 def test_prompt_layout_follows_the_model(indexed):
-    """The best passage next to the question for the 1.5B model and servers; best first,
-    the question before and after the passages, for the 0.5B model."""
+    """best-last: the passages from the worst, the best next to the question; best-first
+    (auto, every model): the question before and after the passages, the best first."""
     question = "Per quanti anni va garantita la stabilità delle operazioni?"
     layouts = {}
     for style in ("best-last", "best-first"):
@@ -89,12 +89,12 @@ def test_prompt_layout_follows_the_model(indexed):
     assert len(numbers) >= 2 and numbers == sorted(numbers, reverse=True) and questions == 1
     numbers, questions = layouts["best-first"]
     assert numbers == sorted(numbers) and questions == 1
-    auto = indexed.settings.model_copy(update={"answer_prompt": "auto", "llm_model": "small"})
+    auto = indexed.settings.model_copy(update={"answer_prompt": "auto"})
     assert not best_passage_last(auto)
-    assert best_passage_last(auto.model_copy(update={"llm_model": "default"}))
-    # the 0.5B model (best first) reads 4 passages, the 1.5B 3, unless the setting says
+    assert not best_passage_last(auto.model_copy(update={"llm_model": "small"}))
+    # best first: 4 passages; best last: 3; unless the setting says
     assert passages_to_read(auto) == 4
-    assert passages_to_read(auto.model_copy(update={"llm_model": "default"})) == 3
+    assert passages_to_read(auto.model_copy(update={"answer_prompt": "best-last"})) == 3
     assert passages_to_read(auto.model_copy(update={"answer_passages": 5})) == 5
 
 

@@ -135,9 +135,8 @@ def format_passages(passages: list[Passage], best_last: bool = False) -> str:
     """Passages as the model reads them: a numbered header, then the document's text between
     triple quotes (the system prompt says it is data, not instructions). XML-like tags,
     or a longer warning in the prompt, made the 0.5B model copy passages or answer with
-    bare numbers. `best_last` puts the best passage next to the question: the 1.5B model
-    draws on what it read last (dev questions: 50% of citations valid with the best
-    passage last, 38% with it first); the 0.5B model then answers with bare markers."""
+    bare numbers. `best_last` puts the best passage next to the question, from the worst
+    to the best; the default is the best first."""
     ordered = sorted(passages, key=lambda p: -p.number) if best_last else passages
     return "\n\n".join(
         f'Passage [{p.number}] — {quoted(p.hit.citation())}:\n"""\n{quoted(p.hit.text.strip())}\n"""'
@@ -146,9 +145,7 @@ def format_passages(passages: list[Passage], best_last: bool = False) -> str:
 
 
 def best_passage_last(settings) -> bool:
-    """The prompt layout for this model (Settings.answer_prompt)."""
-    if settings.answer_prompt == "auto":
-        return not (settings.llm_model == "small" and settings.llm_model_path is None)
+    """The prompt layout (Settings.answer_prompt); `auto` is best-first."""
     return settings.answer_prompt == "best-last"
 
 
