@@ -35,7 +35,7 @@ def test_markers_written_otherwise_are_normalised(split):
         split("Secondo l'articolo [Fonte 2] e [passaggi 1-3] vale la regola [sic] indicata.")
     )
     # markers move to the end of their sentence, where the sentence can be checked
-    assert text == "Secondo l'articolo e vale la regola [sic] indicata [2][1][3]."
+    assert text == "Secondo l'articolo vale la regola [sic] indicata [2][1][3]."
 
 
 def scores_for(best: dict[str, int], passages: int = 3):
@@ -143,3 +143,23 @@ def test_a_sentence_without_marker_keeps_the_passage_of_the_one_before():
     assert "meno sviluppate [1].\n" in text
     assert "stabiliti altrove [3]." in text
     assert stream.cited == [1, 3]
+
+
+@pytest.mark.parametrize("split", [lambda t: [t], by_chars])
+def test_what_joins_markers_goes_with_them(split):
+    """The 1.5B model writes "Questo è dettagliato in [1] e [3]." and "… bodies. [1], [2], [3],
+    [4]": moved to the end of the sentence, the markers take their commas and "e" along."""
+    text, stream = run(
+        split(
+            "Il Comune garantisce la stabilità per cinque anni. Questo è dettagliato in [1] e "
+            "[3]. Vale per i comuni e gli enti pubblici. [1], [2], [3], [4]"
+        )
+    )
+    assert text == (
+        "Il Comune garantisce la stabilità per cinque anni. Questo è dettagliato in [1][3]. "
+        "Vale per i comuni e gli enti pubblici. [1][2][3]"
+    )
+    assert stream.cited == [1, 3, 2]
+    # a word after a marker is no joiner
+    text, _ = run(split("Il tasso è 85% [2], e vale per tutti."))
+    assert text == "Il tasso è 85%, e vale per tutti [2]."

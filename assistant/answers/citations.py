@@ -18,6 +18,10 @@ from collections.abc import Callable, Iterator
 _MARKER_BODY = re.compile(r"^[\s\d,;\-–a-zA-ZàèéìòùÀÈÉ.]*$")
 _NUMBERS = re.compile(r"\d+")
 _BRACKETS = re.compile(r"\[[^\]]*\]")
+# What joins two markers ("[1], [2]", "[1] e [3]"): it goes with them, or the answer would
+# read "in e [1][3]" or "bodies.,,, [1][2]" once they move to the end of the sentence
+_JOINER = re.compile(r"(?:\s*[,;]\s*|\s+(?:e|ed|o|and|or|et|ou)\s+)(?=\[)", re.I)
+_JOINER_START = re.compile(r"\s*[,;]?\s*|\s+(?:e|ed|o|and|or|et|ou)?\s*", re.I)
 _SOURCE_LABEL = re.compile(r"^\W*(passages?|passaggi|passaggio|fonti|fonte|sources?)\b", re.I)
 MAX_MARKER = 24
 SENTENCE_END = ".!?"
@@ -56,6 +60,7 @@ class CitationStream:
         self.line: str | None = None  # a line that opens with a marker, held until it ends
         self.line_start = True
         self.resumed = False  # that line was a sentence after all: its marker is ordinary
+        self.after_marker = False  # the last thing read was a citation marker
 
     # -- public ----------------------------------------------------------------------
     def feed(self, piece: str) -> Iterator[str]:
@@ -112,6 +117,14 @@ class CitationStream:
                 if self._hold_line(final):
                     return
                 continue
+            if self.after_marker:
+                joiner = _JOINER.match(self.held)
+                if joiner:
+                    self.held = self.held[joiner.end() :]
+                    continue
+                if not final and len(self.held) < 6 and _JOINER_START.fullmatch(self.held):
+                    return  # wait: another marker may follow
+                self.after_marker = False
             cut = _first_special(self.held)
             if cut < len(self.held) and self.held[cut] == "[":
                 # spaces before a marker go with it: a dropped marker leaves no gap
@@ -184,6 +197,7 @@ class CitationStream:
         for n in numbers:
             if 1 <= n <= self.passages and n not in self.pending:
                 self.pending.append(n)
+        self.after_marker = True
 
     def _choose(self, text: str) -> list[int]:
         """The passages a finished sentence cites: the model's markers that the sentence's
