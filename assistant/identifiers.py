@@ -25,8 +25,8 @@ def find_identifiers(text: str, limit: int = 200) -> list[str]:
     found: dict[str, None] = {}
     for match in CELEX.finditer(text):
         found.setdefault(match.group(), None)
-    for match in REGULATION.finditer(text):
-        found.setdefault(match.group(1), None)
+    for number in find_regulations(text):
+        found.setdefault(number, None)
     for match in CUP.finditer(text):
         found.setdefault(match.group(), None)
         if len(found) >= limit:

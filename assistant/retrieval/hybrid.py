@@ -183,9 +183,8 @@ class HybridRetriever:
             dense_ids, dense_down = [], True
         named = self._named_document(analysis, filters)
         # The regulation the question names ("under the CPR"): its own text, not the
-        # Interreg article that repeats the same rule nor a call that cites it.
-        # (Its passages among the candidates are enough: a regulation is long, and a question
-        # about it already draws many.)
+        # Interreg article that repeats the same rule nor a call that cites it. Only its
+        # passages already among the candidates: a question about it draws many.
         named_docs = {named} if named else set()
         named_docs.update(catalog.regulation_documents(analysis.regulations))
         rows = catalog.chunks_by_rowid(rowids)
