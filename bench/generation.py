@@ -90,6 +90,7 @@ def run_provider(name: str, overrides: dict, questions) -> dict:
     assistant = EuroAssist(settings)
     answerer = assistant.answerer
     answerer.answer("warm-up: tasso di cofinanziamento")  # load models before timing
+    flagged: list[str] = []  # answers with figures no passage holds, and the figures
     ttfts, speeds, sentences, cited, citations, valid, not_found, fallbacks = (
         [],
         [],
@@ -119,6 +120,8 @@ def run_provider(name: str, overrides: dict, questions) -> dict:
             speeds.append(answer.tokens_per_s)
         if not answer.found:
             not_found += 1
+        if answer.unverified_figures:
+            flagged.append(f"{question.id} ({', '.join(answer.unverified_figures)})")
         sentences += answer.sentences
         cited += answer.sentences_cited
         for passage in answer.cited_passages():
@@ -138,6 +141,7 @@ def run_provider(name: str, overrides: dict, questions) -> dict:
         "valid_citations": valid / citations if citations else 0.0,
         "citations": citations,
         "not_found": not_found,
+        "flagged": flagged,
         "fallbacks": fallbacks,
     }
 
@@ -149,6 +153,11 @@ def best_passage_holds_evidence(questions) -> int:
     answerer = EuroAssist(Settings(data_dir=DATA, llm_provider="extractive")).answerer
     report = evaluate(questions, lambda question, k: answerer.hits(question)[:k], k=1)
     return sum(r.first_hit_rank == 1 for r in report.results)
+
+
+def flagged_list(rows) -> str:
+    named = [f"{r['provider']}: {'; '.join(r['flagged'])}" for r in rows if r["flagged"]]
+    return f" ({' · '.join(named)})" if named else ""
 
 
 def fmt(value, pattern: str) -> str:
@@ -182,7 +191,8 @@ def main() -> None:
     table = "\n".join(
         f"| {r['provider']} | {r['model']} | {r['n']} | {fmt(r['ttft_median'], '{:.1f}')} | "
         f"{fmt(r['ttft_p90'], '{:.1f}')} | {fmt(r['tokens_per_s'], '{:.1f}')} | "
-        f"{r['cited_sentences']:.0%} | {r['valid_citations']:.0%} ({r['citations']}) | {r['not_found']} | {r['fallbacks']} |"
+        f"{r['cited_sentences']:.0%} | {r['valid_citations']:.0%} ({r['citations']}) | {r['not_found']} | "
+        f"{len(r['flagged'])} | {r['fallbacks']} |"
         for r in rows
     )
     write_section(
@@ -209,9 +219,12 @@ covers the gold evidence, so an answer that cited only its best passage would sc
 {first_valid / len(questions):.0%}; above that, answers must cite the right passage where it
 is not the first.
 
-| provider | model | questions | first token, median (s) | first token, p90 (s) | tokens/s | cited sentences | valid citations (n) | "not in the documents" | fallbacks |
-|---|---|---|---|---|---|---|---|---|---|
+| provider | model | questions | first token, median (s) | first token, p90 (s) | tokens/s | cited sentences | valid citations (n) | "not in the documents" | figures to check | fallbacks |
+|---|---|---|---|---|---|---|---|---|---|---|
 {table}
+
+*Figures to check*: answers naming, under the answer, figures that neither the passages read
+nor the question write{flagged_list(rows)}.
 
 Command: `python -m bench.generation` (after `python -m bench.retrieval_quality`).
 """,

@@ -318,3 +318,40 @@ def test_the_support_check_can_be_turned_off(indexed):
         indexed.default_retriever, indexed.index.embedder, chat, settings
     ).answer(OFF_TOPIC)
     assert answer.found and "guanciale" in answer.text
+
+
+RATE_QUESTION = "Qual è il tasso massimo di cofinanziamento per le regioni meno sviluppate?"
+
+
+def test_a_figure_no_passage_holds_is_flagged_after_the_answer(indexed):
+    """The model adds rates the regulation does not state: the answer stays, and says which
+    figures to check."""
+    reply = (
+        "Il tasso di cofinanziamento di ogni priorità non supera l'85% per le regioni meno "
+        "sviluppate [1]. Per le regioni in transizione è del 70% e per le altre del 30% [1]."
+    )
+    events, tokens, answer = collect(answerer(indexed, ScriptedChat([reply])), RATE_QUESTION)
+    assert answer.found and answer.unverified_figures == ["70", "30"]
+    line = "Cifre da verificare, assenti dai passaggi mostrati: 70, 30."
+    assert answer.text.endswith(line) and tokens.rstrip().endswith(line)
+    assert "85%" in answer.text and answer.cited
+
+
+def test_an_answer_whose_figures_are_made_up_is_replaced(indexed):
+    """Close to a passage in words, but the period is not the regulation's: nothing of it
+    comes from the documents."""
+    reply = "La stabilità delle operazioni va garantita per 7 anni dal pagamento finale [1]."
+    answer = answerer(indexed, ScriptedChat([reply])).answer(
+        "Per quanti anni va garantita la stabilità delle operazioni?"
+    )
+    assert not answer.found and "7 anni" not in answer.text
+    assert answer.text.startswith("La risposta del modello non trova riscontro")
+
+
+def test_figures_held_in_another_spelling_are_not_flagged(indexed):
+    reply = "Il periodo è di 5 anni dal pagamento finale, 3 anni per le PMI [1]."
+    answer = answerer(indexed, ScriptedChat([reply])).answer(
+        "Per quanti anni va garantita la stabilità delle operazioni?"
+    )
+    assert answer.found and answer.unverified_figures == []
+    assert "verificare" not in answer.text

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from assistant.answers.citations import CitationStream, neutralise_markers
 from assistant.answers.extractive import ExtractiveAnswer, Passage, build_extractive_answer
+from assistant.answers.figures import FigureCheck
 from assistant.language import detect_language
 from assistant.llm import ChatMessage, ChatModel, LlmUnavailable
 from assistant.llm_tokens import count_llm_tokens, truncate_to_tokens
@@ -34,6 +35,7 @@ MESSAGES = {
         "timeout": "nessuna risposta entro {timeout:g} s",
         "http": "il server ha risposto con l'errore HTTP {status}",
         "invalid": "risposta non valida del server",
+        "unverified_figures": "Cifre da verificare, assenti dai passaggi mostrati: {figures}.",
         "dense_unavailable": "Ricerca semantica non disponibile (server dell'indice vettoriale "
         "non raggiungibile): risultati della sola ricerca per parole chiave.",
     },
@@ -46,6 +48,7 @@ MESSAGES = {
         "timeout": "no answer within {timeout:g} s",
         "http": "the server answered with HTTP error {status}",
         "invalid": "invalid answer from the server",
+        "unverified_figures": "Figures to check, not in the passages shown: {figures}.",
         "dense_unavailable": "Semantic search unavailable (vector index server not "
         "reachable): keyword search results only.",
     },
@@ -97,6 +100,8 @@ class GroundedAnswer(BaseModel):
     output_tokens: int = 0
     sentences: int = 0
     sentences_cited: int = 0
+    # figures of the answer that no passage it read writes (nor the question)
+    unverified_figures: list[str] = Field(default_factory=list)
 
     @property
     def tokens_per_s(self) -> float | None:
@@ -159,14 +164,19 @@ def passages_to_read(settings) -> int:
 class SupportScorer:
     """How well each passage supports a sentence of the answer: embedding similarity, the
     share of the sentence's content words the passage holds, and a little for each figure
-    they share. Remembers each scored sentence's best similarity and word share."""
+    they share. Remembers each scored sentence's best similarity and word share, and
+    whether it states a figure that no passage holds."""
 
-    def __init__(self, embedder, passages: list[Passage]) -> None:
+    def __init__(
+        self, embedder, passages: list[Passage], figure_check: FigureCheck | None = None
+    ) -> None:
         self.embedder = embedder
         self.passages = passages
+        self.figure_check = figure_check
         self.figures = [set(_FIGURE.findall(p.hit.text)) for p in passages]
         self.vocabularies = [content_words(p.hit.text) for p in passages]
         self.best: list[tuple[float, float]] = []
+        self.invented: list[bool] = []
 
     @cached_property
     def vectors(self):
@@ -180,6 +190,7 @@ class SupportScorer:
         wording = content_words(sentence)
         shares = [len(wording & v) / max(1, len(wording)) for v in self.vocabularies]
         self.best.append((float(similarity.max()), max(shares)))
+        self.invented.append(bool(self.figure_check and self.figure_check.invented(sentence)))
         # When similarity hardly tells passages apart, the retriever's order decides.
         return [
             float(s)
@@ -190,11 +201,12 @@ class SupportScorer:
         ]
 
     def unsupported(self, min_similarity: float) -> bool:
-        """No sentence is close to any passage, nor shares a third of its words with one: the
-        model answered from what it knows (a carbonara recipe, a football result)."""
+        """No sentence is close to any passage, nor shares a third of its words with one, but
+        for sentences whose figures are mostly held by no passage: the model answered from
+        what it knows (a carbonara recipe, a football result, "24.5°C in agosto")."""
         return bool(self.best) and all(
-            similarity < min_similarity and share < MIN_WORD_SHARE
-            for similarity, share in self.best
+            invented or (similarity < min_similarity and share < MIN_WORD_SHARE)
+            for (similarity, share), invented in zip(self.best, self.invented, strict=True)
         )
 
 
@@ -415,7 +427,10 @@ class GroundedAnswerer:
                 ),
             ),
         ]
-        support = self.support_scorer(passages)
+        figure_check = FigureCheck(
+            [f"{p.hit.citation()}\n{p.hit.text}" for p in passages], f"{question}\n{standalone}"
+        )
+        support = self.support_scorer(passages, figure_check)
         citations = CitationStream(len(passages), support)
         pieces: list[str] = []
         shown: list[str] = []
@@ -474,6 +489,12 @@ class GroundedAnswerer:
             )
             return
         text = "".join(shown).strip()
+        unverified = figure_check.missing(text)
+        if unverified:
+            # said after the answer, which has streamed: the figures stay, flagged
+            line = MESSAGES[language]["unverified_figures"].format(figures=", ".join(unverified))
+            yield AnswerEvent("token", f"\n\n{line}")
+            text = f"{text}\n\n{line}"
         yield AnswerEvent(
             "final",
             answer=GroundedAnswer(
@@ -490,6 +511,7 @@ class GroundedAnswerer:
                 output_tokens=count_llm_tokens(raw),
                 sentences=citations.sentences,
                 sentences_cited=citations.sentences_cited,
+                unverified_figures=unverified,
             ),
         )
 
@@ -518,10 +540,12 @@ class GroundedAnswerer:
             ),
         )
 
-    def support_scorer(self, passages: list[Passage]) -> SupportScorer | None:
+    def support_scorer(
+        self, passages: list[Passage], figure_check: FigureCheck | None = None
+    ) -> SupportScorer | None:
         if self.embedder is None or not passages:
             return None
-        return SupportScorer(self.embedder, passages)
+        return SupportScorer(self.embedder, passages, figure_check)
 
     def min_support(self) -> float | None:
         """The similarity below which a sentence is unsupported, for this embedder."""
