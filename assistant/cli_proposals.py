@@ -214,6 +214,11 @@ def draft(
     console.rule()
     mark = "[green]entro il limite[/green]" if final.within_limit else "[red]oltre il limite[/red]"
     console.print(f"{escape(final.length)} — {mark} ({escape(final.provider)})")
+    if final.unverified_figures:
+        figures = ", ".join(final.unverified_figures)
+        console.print(
+            f"[yellow]Cifre da verificare, assenti da fonti e progetto: {figures}[/yellow]"
+        )
     for passage in final.passages:
         if passage.number in final.cited:
             console.print(f"[{passage.number}] {escape(passage.hit.citation())}")

@@ -139,3 +139,19 @@ def test_a_short_limit_cuts_the_draft_at_a_sentence(sample_indexed):
     check_draft(draft, section)
     assert count(draft.text, "words") <= 40
     assert draft.length.endswith("/ 40 parole")
+
+
+def test_a_drafted_figure_no_source_nor_the_project_holds_is_named(sample_indexed):
+    """The project's costs and population are the user's figures; "1.250 cittadini" is the
+    model's own and is named for checking. (A scripted model: the check is what is tested.)"""
+    from test_grounded import ScriptedChat
+
+    reply = (
+        "Il Comune di Arnesano, 4.100 abitanti, chiede 46.000 euro per il Punto [1]. "
+        "Il Punto raggiungerà 1.250 cittadini ogni anno [1]."
+    )
+    call = Call.load(SAMPLE_CALL)
+    section = find_section(call, "6")
+    draft = SectionDrafter(sample_indexed, ScriptedChat([reply])).draft(call, section, idea())
+    assert draft.provider == "scripted" and "1.250 cittadini" in draft.text
+    assert draft.unverified_figures == ["1.250"]

@@ -273,6 +273,9 @@ def build_proposal_tabs(
                     info = f"**{value.length}** — {mark} · {value.provider}"
                     if value.notice:
                         info += f"  \n{value.notice}"
+                    if value.unverified_figures:
+                        figures = ", ".join(value.unverified_figures)
+                        info += f"  \n⚠ Cifre da verificare, assenti da fonti e progetto: {figures}"
                     info += "\n\n" + "\n".join(f"[{p.number}] {p.hit.citation()}" for p in cited)
                     yield value.text, info
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from assistant.answers.citations import CitationStream
 from assistant.answers.extractive import Passage, build_extractive_answer
+from assistant.answers.figures import FigureCheck
 from assistant.answers.grounded import LANGUAGE_NAMES, format_passages
 from assistant.calls.project import ProjectProfile
 from assistant.calls.schema import Call, Limit, Section
@@ -79,6 +80,8 @@ class Draft(BaseModel):
     model: str = ""
     notice: str = ""
     seconds: float = 0.0
+    # figures of the draft that neither its sources nor the call and the project write
+    unverified_figures: list[str] = Field(default_factory=list)
 
 
 def find_section(call: Call, ref: str) -> Section:
@@ -307,17 +310,20 @@ class SectionDrafter:
         for out in citations.close():
             shown.append(out)
             yield ("token", out)
-        yield (
-            "final",
-            self._finish(
-                call,
-                section,
-                language,
-                as_prose("".join(shown)),
-                passages,
-                citations.cited,
-                started,
-                provider=chat.provider,
-                model=chat.model,
-            ),
+        draft = self._finish(
+            call,
+            section,
+            language,
+            as_prose("".join(shown)),
+            passages,
+            citations.cited,
+            started,
+            provider=chat.provider,
+            model=chat.model,
         )
+        # the user's own figures: what the model was given besides the passages, and the
+        # whole project profile (its budget is known even where this section leaves it out)
+        given = "\n".join([*map(str, values.values()), project.model_dump_json()])
+        check = FigureCheck([f"{p.hit.citation()}\n{p.hit.text}" for p in passages], given)
+        draft.unverified_figures = check.missing(draft.text)
+        yield ("final", draft)
