@@ -35,6 +35,11 @@ def run_provider(name: str, questions: list[str]) -> dict:
         "model": next((a.model for a in answers if a.model), "–"),
         "replaced": len(answers) - len(kept),
         "answered": [a.question for a in kept],
+        "flagged": [
+            f"{a.question} ({', '.join(a.unverified_figures)})"
+            for a in kept
+            if a.unverified_figures
+        ],
         "fallbacks": sum(bool(a.notice) for a in answers),
     }
 
@@ -52,10 +57,16 @@ def main() -> None:
         rows.append(run_provider(name, questions))
         print(rows[-1], flush=True)
     table = "\n".join(
-        f"| {r['provider']} | {r['model']} | {r['replaced']} of {len(questions)} | {r['fallbacks']} |"
+        f"| {r['provider']} | {r['model']} | {r['replaced']} of {len(questions)} | "
+        f"{len(r['flagged'])} | {r['fallbacks']} |"
         for r in rows
     )
     answered = "; ".join(rows[-1]["answered"])
+    flagged = (
+        f"Figures named under them: {'; '.join(rows[-1]['flagged'])}."
+        if rows[-1]["flagged"]
+        else ""
+    )
     write_section(
         "off_topic",
         f"""
@@ -64,15 +75,18 @@ def main() -> None:
 Machine: {machine()}. Questions: the {len(questions)} of `bench/off_topic_questions.txt`
 (recipes, sport, weather, opening hours; written by the project), over the real-corpus index.
 *Replaced*: answers that say the documents do not answer and show the closest passages, because
-no sentence of the model's answer came close to a passage (`EUROASSIST_ANSWER_MIN_SUPPORT`) or
-the model wrote the not-found mark. The same check made no dev question's answer "not in the
-documents" (generation section, column "not in the documents").
+no sentence of the model's answer came close to a passage (`EUROASSIST_ANSWER_MIN_SUPPORT`),
+nor stated figures most of which no passage holds, or the model wrote the not-found mark. The
+same check made no dev question's answer "not in the documents" (generation section, column
+"not in the documents"). *Figures to check*: answers kept, with the figures no passage holds
+named under them.
 
-| provider | model | replaced | fallbacks |
-|---|---|---|---|
+| provider | model | replaced | figures to check | fallbacks |
+|---|---|---|---|---|
 {table}
 
 Still answered ({rows[-1]["provider"]}): {answered}.
+{flagged}
 
 Command: `python -m bench.off_topic` (after `python -m bench.retrieval_quality`).
 """,
