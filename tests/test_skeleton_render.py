@@ -105,6 +105,7 @@ def skeleton() -> Skeleton:
             draft=draft,
             draft_length="187 / 1.500 caratteri",
             rules=[1, 3] if i != 1 else [2],
+            figures_to_check=["40"] if i == 0 else [],
         )
         for i, title in enumerate(SECTION_TITLES)
     ]
@@ -217,6 +218,8 @@ def test_docx_headings_and_properties(docx_path: Path, skeleton: Skeleton):
     assert "Limite: max 1.500 caratteri spazi inclusi" in text
     assert "Regole citate: [1], [3]" in text and "Regole citate: [2]" in text
     assert "riducendo i consumi del 40% [1]." in text
+    figures = "Cifre da verificare (assenti da fonti, bando e progetto): 40"
+    assert [t for t in text.splitlines() if t.startswith("Cifre da verificare")] == [figures]
 
 
 def test_docx_tables(docx_path: Path):
@@ -315,6 +318,8 @@ def test_markdown(skeleton: Skeleton):
     assert "| Spese tecniche | 184.567,89 € | 14,95% | max 10% | ✗ no |" in lines
     assert "- **Scadenza:** 31/03/2025" in lines
     assert "- **Regole citate:** [1], [3]" in lines
+    figures = [line for line in lines if "Cifre da verificare" in line]
+    assert figures == ["- **Cifre da verificare (assenti da fonti, bando e progetto):** 40"]
     assert "Bozza generata da euroassist: da verificare" in md
     sources = lines[lines.index("## Fonti") + 2 :]
     assert [s[:5] for s in sources] == ["- [1]", "- [2]", "- [3]"]

@@ -97,6 +97,20 @@ def test_a_skeleton_has_every_section_within_its_limit_and_a_budget_within_caps(
     assert len(skeleton.indicators) == len(call.indicators)
 
 
+def test_a_drafted_figure_no_source_holds_is_listed_in_the_skeleton(sample_indexed, call, ideas):
+    """The draft's made-up figure reaches the skeleton's section, for the Word and Markdown
+    files to name it. (A scripted model: what is tested is where the figure goes.)"""
+    from test_grounded import ScriptedChat
+
+    cavallino = next(i for i in ideas if i.applicant.comune == "Cavallino")
+    chat = ScriptedChat(["Il Punto raggiungerà 1.250 cittadini ogni anno [1]."])
+    builder = SkeletonBuilder(sample_indexed, chat, today=TODAY, draft_sections={"6"})
+    sections = {s.id: s for s in builder.build(call, cavallino).sections}
+    assert "1.250 cittadini" in sections["6"].draft
+    assert sections["6"].figures_to_check == ["1.250"]
+    assert all(not s.figures_to_check for i, s in sections.items() if i != "6")
+
+
 def run_batch(assistant, call, ideas, out: Path):
     return SkeletonBatch(assistant, today=TODAY, draft_sections={"1", "10"}).run(call, ideas, out)
 

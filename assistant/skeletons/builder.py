@@ -132,6 +132,7 @@ class SkeletonBuilder:
         out.draft = text
         out.draft_length = draft.length
         out.rules = sorted({numbers[n] for n in draft.cited if n in numbers})
+        out.figures_to_check = draft.unverified_figures
         return out
 
     def _past_projects(self, project: ProjectProfile, sources: SourceList) -> list[PastProject]:

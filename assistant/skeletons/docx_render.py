@@ -218,6 +218,8 @@ def _section(doc: DocxDocument, section: SkeletonSection) -> None:
         doc.add_paragraph(text)
     if section.draft_length:
         _labelled(doc, "Lunghezza", section.draft_length)
+    if section.figures_to_check:
+        _labelled(doc, fmt.FIGURES_LABEL, ", ".join(section.figures_to_check))
     _labelled(doc, "Regole citate", fmt.citations(section.rules))
 
 

@@ -12,6 +12,7 @@ from assistant.skeletons.model import Budget, Skeleton, SkeletonSection, SourceR
 
 DRAFT_NOTE = "Bozza generata da euroassist: da verificare"
 DRAFT_LABEL = "Bozza del testo"
+FIGURES_LABEL = "Cifre da verificare (assenti da fonti, bando e progetto)"
 MISSING = "non indicato"
 NONE = "—"
 

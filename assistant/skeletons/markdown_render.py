@@ -80,6 +80,8 @@ def _section(section: SkeletonSection) -> str:
     out.append(f"**{fmt.DRAFT_LABEL}**")
     out += paragraphs or ["_Nessuna bozza: da scrivere._"]
     tail = [("Lunghezza", section.draft_length)] if section.draft_length else []
+    if section.figures_to_check:
+        tail.append((fmt.FIGURES_LABEL, ", ".join(section.figures_to_check)))
     out.append(_fields([*tail, ("Regole citate", fmt.citations(section.rules))]))
     return "\n\n".join(out)
 

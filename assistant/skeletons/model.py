@@ -31,6 +31,10 @@ class SkeletonSection(BaseModel):
     draft: str = Field(default="", description="starting text with [n] markers")
     draft_length: str = Field(default="", description="e.g. '1.234 / 1.500 caratteri'")
     rules: list[int] = Field(default_factory=list, description="numbers of the cited sources")
+    figures_to_check: list[str] = Field(
+        default_factory=list,
+        description="figures of the draft that neither its sources nor the call and project hold",
+    )
 
 
 class BudgetLine(BaseModel):
