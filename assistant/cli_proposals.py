@@ -189,6 +189,7 @@ def draft(
 ) -> None:
     """Draft one section of a proposal within the call's limit, with citations."""
     from assistant.drafting.section import find_section
+    from assistant.skeletons.formatting import FIGURES_LABEL
 
     if language not in ("it", "en"):
         raise fail(f"--language {language!r}: use it or en")
@@ -216,9 +217,7 @@ def draft(
     console.print(f"{escape(final.length)} — {mark} ({escape(final.provider)})")
     if final.unverified_figures:
         figures = ", ".join(final.unverified_figures)
-        console.print(
-            f"[yellow]Cifre da verificare, assenti da fonti e progetto: {figures}[/yellow]"
-        )
+        console.print(f"[yellow]{escape(FIGURES_LABEL)}: {escape(figures)}[/yellow]")
     for passage in final.passages:
         if passage.number in final.cited:
             console.print(f"[{passage.number}] {escape(passage.hit.citation())}")

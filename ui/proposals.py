@@ -16,7 +16,7 @@ from assistant.calls.project import ProjectProfile
 from assistant.calls.schema import Call, first_error
 from assistant.core import EuroAssist
 from assistant.drafting.section import find_section
-from assistant.skeletons.formatting import euro
+from assistant.skeletons.formatting import FIGURES_LABEL, euro
 from assistant.skeletons.ideas import IdeaError, load_ideas
 from ui.office import WebOffice
 from ui.texts import tr
@@ -275,7 +275,7 @@ def build_proposal_tabs(
                         info += f"  \n{value.notice}"
                     if value.unverified_figures:
                         figures = ", ".join(value.unverified_figures)
-                        info += f"  \n⚠ Cifre da verificare, assenti da fonti e progetto: {figures}"
+                        info += f"  \n⚠ {FIGURES_LABEL}: {figures}"
                     info += "\n\n" + "\n".join(f"[{p.number}] {p.hit.citation()}" for p in cited)
                     yield value.text, info
 

@@ -15,6 +15,8 @@ from functools import lru_cache
 
 from num2words import num2words
 
+from assistant.answers.extractive import Passage
+
 # A number with thousands groups (1.000.000,00 · 1,000,000.50 · 1 000 000), or a plain one
 # with at most one decimal part (24,5 · 0.35 · 2021)
 _NUMBER = re.compile(
@@ -61,8 +63,15 @@ class FigureCheck:
     """Which figures of a sentence neither the passages nor the question write."""
 
     def __init__(self, passages: list[str], question: str = "") -> None:
-        self.text = "\n".join(passages).casefold()
-        self.known = set(figures("\n".join(passages))) | set(figures(question))
+        text = "\n".join(passages)
+        self.text = text.casefold()
+        self.known = set(figures(text)) | set(figures(question))
+
+    @classmethod
+    def of_passages(cls, passages: list[Passage], given: str = "") -> FigureCheck:
+        """Over the passages a model read, their headings included (article numbers,
+        years), and what else it was given (the question; the call and the project)."""
+        return cls([f"{p.hit.citation()}\n{p.hit.text}" for p in passages], given)
 
     def _in_words(self, number: str) -> bool:
         if not number.isdigit() or int(number) > MAX_WORDED:
@@ -74,18 +83,21 @@ class FigureCheck:
 
     def missing(self, sentence: str) -> list[str]:
         """The sentence's figures, as written, that nothing the answer read holds."""
-        return [
-            written
-            for number, written in self._figures(sentence).items()
-            if number not in self.known and not self._in_words(number)
-        ]
+        return self._missing(self._figures(sentence))
 
     def invented(self, sentence: str) -> bool:
         """At least half the sentence's figures are held by nothing the answer read: "24.5°C
         in agosto" is; "85%, 70%, 50%, 40% e 30%" with 40 and 30 made up is not (it is
         flagged, not discarded)."""
         written = self._figures(sentence)
-        return bool(written) and 2 * len(self.missing(sentence)) >= len(written)
+        return bool(written) and 2 * len(self._missing(written)) >= len(written)
+
+    def _missing(self, written: dict[str, str]) -> list[str]:
+        return [
+            spelled
+            for number, spelled in written.items()
+            if number not in self.known and not self._in_words(number)
+        ]
 
     @staticmethod
     def _figures(sentence: str) -> dict[str, str]:

@@ -427,9 +427,7 @@ class GroundedAnswerer:
                 ),
             ),
         ]
-        figure_check = FigureCheck(
-            [f"{p.hit.citation()}\n{p.hit.text}" for p in passages], f"{question}\n{standalone}"
-        )
+        figure_check = FigureCheck.of_passages(passages, f"{question}\n{standalone}")
         support = self.support_scorer(passages, figure_check)
         citations = CitationStream(len(passages), support)
         pieces: list[str] = []

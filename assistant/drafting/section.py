@@ -324,6 +324,5 @@ class SectionDrafter:
         # the user's own figures: what the model was given besides the passages, and the
         # whole project profile (its budget is known even where this section leaves it out)
         given = "\n".join([*map(str, values.values()), project.model_dump_json()])
-        check = FigureCheck([f"{p.hit.citation()}\n{p.hit.text}" for p in passages], given)
-        draft.unverified_figures = check.missing(draft.text)
+        draft.unverified_figures = FigureCheck.of_passages(passages, given).missing(draft.text)
         yield ("final", draft)
