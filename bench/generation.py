@@ -4,6 +4,10 @@ evidence.
 
     python -m bench.generation [--providers extractive,llamacpp,llamacpp-small,openai-server]
 
+`--providers openai` measures the OpenAI-compatible endpoint the environment names
+(EUROASSIST_OPENAI_BASE_URL, EUROASSIST_OPENAI_MODEL, EUROASSIST_OPENAI_API_KEY): a GPU
+server or a paid API, on the same questions and index.
+
 Needs the real-corpus index of bench.retrieval_quality (bench/out/data-real).
 Writes the `generation` section of docs/benchmarks.md.
 """
@@ -35,7 +39,10 @@ PROVIDERS = {
     "llamacpp": {"llm_provider": "llamacpp", "llm_model": "default"},
     "llamacpp-small": {"llm_provider": "llamacpp", "llm_model": "small"},
     "openai-server": {"llm_provider": "openai"},
+    # not in the default run: the endpoint comes from the environment
+    "openai": {"llm_provider": "openai"},
 }
+DEFAULT_PROVIDERS = ("extractive", "llamacpp", "llamacpp-small", "openai-server")
 
 
 # The sampling options of the in-process model (the server's default repeat_penalty is 1.1)
@@ -166,7 +173,7 @@ def fmt(value, pattern: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--providers", default=",".join(PROVIDERS))
+    parser.add_argument("--providers", default=",".join(DEFAULT_PROVIDERS))
     args = parser.parse_args()
     require_shared()
     if not DATA.exists():
